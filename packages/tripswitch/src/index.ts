@@ -1,1 +1,40 @@
-export {};
+export type { ExponentialOpenDurationOptions } from './core/backoff.js';
+export { exponentialOpenDuration } from './core/backoff.js';
+export type {
+  CircuitBreakerEvents,
+  CircuitBreakerStats,
+  ExecuteResult,
+  Permit,
+} from './core/breaker.js';
+export { CircuitBreaker } from './core/breaker.js';
+export {
+  BulkheadRejectedError,
+  CircuitOpenError,
+  isPolicyRejection,
+  RetryBudgetExhaustedError,
+  TimeoutError,
+} from './core/errors.js';
+export type { LatencySummary } from './core/latency.js';
+export type {
+  BreakerRef,
+  CircuitBreakerListener,
+  CircuitBreakerOptions,
+  Counts,
+  ErrorMatcher,
+  FailureRateOptions,
+  OpenDurationContext,
+  SlowCallOptions,
+} from './core/options.js';
+export { DEFAULTS } from './core/options.js';
+export type {
+  ProbeLease,
+  SharedSnapshot,
+  StateStore,
+  StoreBreakerConfig,
+  StoreLink,
+  StoreSink,
+  StoreStatus,
+} from './core/store.js';
+export { MemoryStore, memoryStore } from './core/store.js';
+export type { CallContext, CircuitState, Clock, Operation, Policy, RetryAfterHint } from './core/types.js';
+export { defaultContext, neverAbortedSignal, retryAfterOf, systemClock } from './core/types.js';

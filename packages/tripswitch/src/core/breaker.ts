@@ -1,0 +1,780 @@
+import { CircuitOpenError, isPolicyRejection, TimeoutError } from './errors.js';
+import { LatencyHistogram, type LatencySummary } from './latency.js';
+import {
+  type BreakerRef,
+  type CircuitBreakerListener,
+  type CircuitBreakerOptions,
+  type Counts,
+  matchesAny,
+  type ResolvedOptions,
+  resolveOptions,
+} from './options.js';
+import type { ProbeLease, SharedSnapshot, StoreLink, StoreSink, StoreStatus } from './store.js';
+import {
+  type CallContext,
+  type CircuitState,
+  defaultContext,
+  type Operation,
+  type Policy,
+  retryAfterOf,
+} from './types.js';
+import { SlidingWindow } from './window.js';
+
+// States as small integers on the hot path; names only at the API edge.
+const CLOSED = 0;
+const OPEN = 1;
+const HALF_OPEN = 2;
+const ISOLATED = 3;
+const DISABLED = 4;
+type Code = 0 | 1 | 2 | 3 | 4;
+const NAMES: readonly CircuitState[] = ['closed', 'open', 'half-open', 'isolated', 'disabled'];
+const CODES: Readonly<Record<CircuitState, Code>> = {
+  closed: CLOSED,
+  open: OPEN,
+  'half-open': HALF_OPEN,
+  isolated: ISOLATED,
+  disabled: DISABLED,
+};
+
+/** Typed events; the same names as the listener methods (minus the breaker argument). */
+export interface CircuitBreakerEvents {
+  stateChange: (from: CircuitState, to: CircuitState) => void;
+  failure: (error: unknown) => void;
+  success: () => void;
+  rejected: (error: CircuitOpenError) => void;
+  ignored: (error: unknown) => void;
+  storeStatus: (status: StoreStatus, error: unknown) => void;
+}
+type EventName = keyof CircuitBreakerEvents;
+type Handler = (a: never, b: never) => void;
+
+/** Result of `tryExecute`: rejections and failures as values, no throw. */
+export type ExecuteResult<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** A permit for code that makes the call itself: report exactly one outcome. */
+export interface Permit {
+  success(): void;
+  failure(error?: unknown): void;
+  /** The call was abandoned for reasons that say nothing about the upstream (neither outcome). */
+  cancel(): void;
+}
+
+export interface CircuitBreakerStats {
+  name: string;
+  state: CircuitState;
+  generation: number;
+  failCount: number;
+  lastFailureAt: number | null;
+  lastFailure: { name: string; message: string } | null;
+  /** ms until a probe may run (0 unless OPEN; Infinity when isolated). */
+  retryAfter: number;
+  openUntil: number | null;
+  halfOpen: { inFlight: number; successes: number } | null;
+  totals: {
+    calls: number;
+    successes: number;
+    failures: number;
+    rejections: number;
+    ignored: number;
+    timeouts: number;
+    openings: number;
+  };
+  window: {
+    windowMs: number;
+    calls: number;
+    failures: number;
+    slowCalls: number;
+    failureRate: number;
+    slowCallRate: number;
+  } | null;
+  latency: LatencySummary | null;
+  store: { kind: string; status: StoreStatus };
+}
+
+// Outcome of classifying a settled call.
+const _SUCCESS = 0;
+const FAILURE = 1;
+const IGNORED = 2;
+
+/**
+ * A circuit breaker: one small state machine with lazy transitions (no timers), a generation number that
+ * makes results from an earlier state harmless, and a success path that costs a state check, a counter
+ * and an `await`.
+ */
+export class CircuitBreaker implements Policy, BreakerRef {
+  readonly name: string;
+  private readonly _o: ResolvedOptions;
+  private readonly _link: StoreLink;
+  /** True when the CLOSED success path needs nothing but the generation check (no timeout, window, latency). */
+  private readonly _fast: boolean;
+
+  private _code: Code;
+  private _gen = 0;
+  // CLOSED bookkeeping.
+  private _consecutive = 0;
+  private _failTimes: Float64Array | undefined; // ring of the streak's failure times, only with failWindow
+  private _failHead = 0;
+  private readonly _window: SlidingWindow | undefined;
+  // OPEN bookkeeping.
+  private _openUntil = 0;
+  private _openings = 0; // consecutive openings since the last CLOSED (feeds backoff)
+  // HALF-OPEN bookkeeping.
+  private _probes = 0;
+  private _probeSuccesses = 0;
+  private _probeProgressAt = 0; // last time a probe was admitted into an empty slot set or settled
+  // Figures.
+  private _lastFailureAt: number | null = null;
+  private _lastError: unknown = undefined;
+  private _calls = 0;
+  private _successes = 0;
+  private _failures = 0;
+  private _rejections = 0;
+  private _ignored = 0;
+  private _timeouts = 0;
+  private _openingsTotal = 0;
+  private readonly _latency: LatencyHistogram | undefined;
+  // Events: arrays only for events that have handlers; `_hasSuccess` keeps the hot path to one check.
+  private readonly _handlers: Partial<Record<EventName, Handler[]>> = {};
+  private _hasSuccess = false;
+
+  constructor(options: CircuitBreakerOptions = {}) {
+    const o = resolveOptions(options);
+    this._o = o;
+    this.name = o.name;
+    this._code = o.disabled ? DISABLED : CLOSED;
+    if (o.failWindow !== undefined) this._failTimes = new Float64Array(o.failMax);
+    this._window = o.window ? new SlidingWindow(o.window.windowMs, o.window.buckets) : undefined;
+    this._latency = o.recordLatency ? new LatencyHistogram() : undefined;
+    this._fast = o.timeout === undefined && this._window === undefined && this._latency === undefined;
+    for (const listener of o.listeners) this._addListener(listener);
+    const sink: StoreSink = {
+      name: o.name,
+      adopt: (snapshot) => this._adopt(snapshot),
+      storeStatus: (status, error) => this._emit('storeStatus', status, error),
+    };
+    this._link = o.store.attach(sink, {
+      failMax: o.failMax,
+      failWindow: o.failWindow,
+      halfOpenTimeout: o.halfOpenTimeout,
+      nextOpenDuration: () => o.openDuration({ openings: this._openings + 1, error: this._lastError }),
+    });
+  }
+
+  // ---------------------------------------------------------------- inspection
+
+  /** Current state. Reading it performs the lazy OPEN -> HALF-OPEN move once `openDuration` has passed. */
+  get state(): CircuitState {
+    if (this._code === OPEN || this._code === HALF_OPEN) this._advance(this._o.clock.now());
+    return NAMES[this._code]!;
+  }
+
+  /** Failures currently counting toward the trip rule (`failMax`), honouring `failWindow`. */
+  get failCount(): number {
+    if (this._failTimes === undefined || this._consecutive === 0) return this._consecutive;
+    return this._liveFailures(this._o.clock.now());
+  }
+
+  get lastFailureAt(): number | null {
+    return this._lastFailureAt;
+  }
+
+  /** ms until a probe may run: 0 when calls are admitted, Infinity when isolated. */
+  get retryAfter(): number {
+    const state = this.state;
+    if (state === 'open') return Math.max(0, this._openUntil - this._o.clock.now());
+    if (state === 'isolated') return Number.POSITIVE_INFINITY;
+    if (state === 'half-open' && this._probes >= this._o.halfOpenMaxCalls) {
+      return Math.max(0, this._probeProgressAt + this._o.halfOpenTimeout - this._o.clock.now());
+    }
+    return 0;
+  }
+
+  /** Which store holds the state, and whether it is reachable. */
+  get store(): { kind: string; status: StoreStatus } {
+    return { kind: this._link.kind, status: this._link.status };
+  }
+
+  stats(): CircuitBreakerStats {
+    const now = this._o.clock.now();
+    const state = this.state;
+    let window: CircuitBreakerStats['window'] = null;
+    if (this._window && this._o.window) {
+      const t = this._window.totals(now);
+      window = {
+        windowMs: this._o.window.windowMs,
+        calls: t.calls,
+        failures: t.failures,
+        slowCalls: t.slowCalls,
+        failureRate: t.calls === 0 ? 0 : t.failures / t.calls,
+        slowCallRate: t.calls === 0 ? 0 : t.slowCalls / t.calls,
+      };
+    }
+    const err = this._lastError;
+    return {
+      name: this.name,
+      state,
+      generation: this._gen,
+      failCount: this.failCount,
+      lastFailureAt: this._lastFailureAt,
+      lastFailure:
+        err === undefined
+          ? null
+          : err instanceof Error
+            ? { name: err.name, message: err.message }
+            : { name: typeof err, message: String(err) },
+      retryAfter: this.retryAfter,
+      openUntil: state === 'open' ? this._openUntil : null,
+      halfOpen: state === 'half-open' ? { inFlight: this._probes, successes: this._probeSuccesses } : null,
+      totals: {
+        calls: this._calls,
+        successes: this._successes,
+        failures: this._failures,
+        rejections: this._rejections,
+        ignored: this._ignored,
+        timeouts: this._timeouts,
+        openings: this._openingsTotal,
+      },
+      window,
+      latency: this._latency ? this._latency.summary() : null,
+      store: this.store,
+    };
+  }
+
+  // ---------------------------------------------------------------- calls
+
+  /**
+   * Run `fn` through the breaker. `fn` gets `{ signal, attempt }`: the signal aborts on this call's own
+   * `timeout` or on the caller's `signal`, never because of another call.
+   */
+  execute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<T> {
+    if (this._code === CLOSED && this._fast) return this._runFast(fn, signal);
+    return this._runGuarded(fn, signal);
+  }
+
+  /** Like `execute`, but rejections and failures come back as `{ ok: false, error }` instead of a throw. */
+  tryExecute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<ExecuteResult<T>> {
+    if (this._code !== CLOSED && this._code !== DISABLED) {
+      // Decide rejection synchronously so the open-circuit path creates no rejected promise at all.
+      const rejection = this._admit(this._o.clock.now());
+      if (rejection !== undefined && typeof rejection !== 'boolean') {
+        return Promise.resolve({ ok: false, error: this._reject(rejection) });
+      }
+      if (rejection === true) this._releaseProbeSlot(this._gen); // admitted as probe: give it back, execute re-admits
+    }
+    return this.execute(fn, signal).then(
+      (value) => ({ ok: true, value }),
+      (error: unknown) => ({ ok: false, error }),
+    );
+  }
+
+  /** Wrap a function: the result has the same signature, and every call goes through the breaker. */
+  protect<A extends unknown[], R>(
+    fn: (...args: A) => R | PromiseLike<R>,
+  ): (...args: A) => Promise<Awaited<R>> {
+    return (...args: A) => this.execute(() => fn(...args)) as Promise<Awaited<R>>;
+  }
+
+  private async _runFast<T>(fn: Operation<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (signal?.aborted) throw signal.reason;
+    const gen = this._gen;
+    this._calls++;
+    let result: T;
+    try {
+      result = await fn(signal === undefined ? defaultContext : { signal, attempt: 1 });
+    } catch (err) {
+      this._settleError(gen, false, err, signal, false, 0);
+      throw err;
+    }
+    const isFailure = this._o.isFailureResult;
+    if (isFailure?.(result)) {
+      this._onFailure(gen, false, result, 0);
+      return result;
+    }
+    this._successes++;
+    // Only the first success after failures has work to do (reset the streak, tell a shared store).
+    if (this._consecutive !== 0 && gen === this._gen) this._resetStreak();
+    if (this._hasSuccess) this._emit('success');
+    return result;
+  }
+
+  private async _runGuarded<T>(fn: Operation<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (signal?.aborted) throw signal.reason;
+    if (this._code === DISABLED) return fn(signal === undefined ? defaultContext : { signal, attempt: 1 });
+    const clock = this._o.clock;
+    const admitted = this._admit(clock.now());
+    if (typeof admitted !== 'boolean') throw this._reject(admitted);
+    let gen = this._gen;
+    const probe = admitted;
+    let lease: ProbeLease | null = null;
+    if (probe && this._link.shared) {
+      lease = await this._link.acquireProbe();
+      if (lease === null || gen !== this._gen) {
+        if (lease !== null) lease.release('neutral');
+        this._releaseProbeSlot(gen);
+        throw this._reject(this._rejection(clock.now()));
+      }
+      gen = this._gen;
+    }
+    this._calls++;
+    const started = this._latency !== undefined || this._window !== undefined ? clock.now() : 0;
+    let result: T;
+    try {
+      result =
+        this._o.timeout === undefined
+          ? await fn(signal === undefined ? defaultContext : { signal, attempt: 1 })
+          : await this._withTimeout(fn, signal, this._o.timeout);
+    } catch (err) {
+      const elapsed = started === 0 ? 0 : clock.now() - started;
+      const outcome = this._settleError(gen, probe, err, signal, err instanceof BreakerTimeout, elapsed);
+      if (lease !== null) lease.release(outcome === FAILURE ? 'failure' : 'neutral');
+      throw err instanceof BreakerTimeout ? err.error : err;
+    }
+    const elapsed = started === 0 ? 0 : clock.now() - started;
+    const isFailure = this._o.isFailureResult;
+    if (isFailure?.(result)) {
+      this._onFailure(gen, probe, result, elapsed);
+      if (lease !== null) lease.release('failure');
+      return result;
+    }
+    this._onSuccess(gen, probe, elapsed);
+    if (lease !== null) lease.release('success');
+    return result;
+  }
+
+  private _withTimeout<T>(fn: Operation<T>, outer: AbortSignal | undefined, ms: number): Promise<T> {
+    const controller = new AbortController();
+    const ctx: CallContext = { signal: controller.signal, attempt: 1 };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
+    const guard = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new TimeoutError(ms);
+        controller.abort(error);
+        reject(new BreakerTimeout(error));
+      }, ms);
+      if (outer !== undefined) {
+        onAbort = () => {
+          controller.abort(outer.reason);
+          reject(outer.reason);
+        };
+        outer.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+    let work: Promise<T>;
+    try {
+      work = Promise.resolve(fn(ctx));
+    } catch (err) {
+      work = Promise.reject(err);
+    }
+    return Promise.race([work, guard]).finally(() => {
+      clearTimeout(timer);
+      if (onAbort !== undefined) outer!.removeEventListener('abort', onAbort);
+    });
+  }
+
+  // ---------------------------------------------------------------- permits and manual recording
+
+  /**
+   * For callers that make the call themselves but still want HALF-OPEN limits respected: resolves to a
+   * permit (report exactly one outcome on it) or rejects with `CircuitOpenError`.
+   */
+  async acquirePermit(): Promise<Permit> {
+    const clock = this._o.clock;
+    if (this._code === DISABLED) return disabledPermit;
+    const admitted = this._admit(clock.now());
+    if (typeof admitted !== 'boolean') throw this._reject(admitted);
+    let gen = this._gen;
+    let lease: ProbeLease | null = null;
+    if (admitted && this._link.shared) {
+      lease = await this._link.acquireProbe();
+      if (lease === null || gen !== this._gen) {
+        if (lease !== null) lease.release('neutral');
+        this._releaseProbeSlot(gen);
+        throw this._reject(this._rejection(clock.now()));
+      }
+      gen = this._gen;
+    }
+    this._calls++;
+    const started = clock.now();
+    let settled = false;
+    const once = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      return true;
+    };
+    return {
+      success: () => {
+        if (!once()) return;
+        this._onSuccess(gen, admitted, clock.now() - started);
+        lease?.release('success');
+      },
+      failure: (error?: unknown) => {
+        if (!once()) return;
+        this._onFailure(gen, admitted, error, clock.now() - started);
+        lease?.release('failure');
+      },
+      cancel: () => {
+        if (!once()) return;
+        this._onIgnored(gen, admitted, undefined);
+        lease?.release('neutral');
+      },
+    };
+  }
+
+  /** Record a success for a call made outside the breaker (pybreaker's `call_succeeded`). */
+  recordSuccess(): void {
+    if (this._code === DISABLED) return;
+    if (this._code === OPEN || this._code === HALF_OPEN) this._advance(this._o.clock.now());
+    this._onSuccess(this._gen, false, 0);
+  }
+
+  /** Record a failure for a call made outside the breaker (pybreaker's `call_failed`). */
+  recordFailure(error?: unknown): void {
+    if (this._code === DISABLED) return;
+    if (this._code === OPEN || this._code === HALF_OPEN) this._advance(this._o.clock.now());
+    this._onFailure(this._gen, false, error, 0);
+  }
+
+  // ---------------------------------------------------------------- manual control
+
+  /** Force OPEN for one open duration (then the usual HALF-OPEN probing). */
+  open(): void {
+    this._transition(OPEN, undefined, this._o.clock.now());
+  }
+
+  /** Force CLOSED, keeping the lifetime totals. */
+  close(): void {
+    this._transition(CLOSED, undefined, this._o.clock.now());
+  }
+
+  /** Hold OPEN until `close()` or `reset()`: no probes. */
+  isolate(): void {
+    this._transition(ISOLATED, undefined, this._o.clock.now());
+  }
+
+  /** Let every call through unrecorded until `close()` or `reset()`. */
+  disable(): void {
+    this._transition(DISABLED, undefined, this._o.clock.now());
+  }
+
+  /** Back to a new breaker's state: CLOSED, counts and totals cleared. */
+  reset(): void {
+    this._transition(CLOSED, undefined, this._o.clock.now());
+    this._lastFailureAt = null;
+    this._lastError = undefined;
+    this._calls = this._successes = this._failures = this._rejections = this._ignored = this._timeouts = 0;
+    this._openingsTotal = 0;
+    this._latency?.clear();
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /** Subscribe to a typed event; returns the function that unsubscribes. */
+  on<K extends EventName>(event: K, handler: CircuitBreakerEvents[K]): () => void {
+    let list: Handler[] | undefined = this._handlers[event];
+    if (list === undefined) {
+      list = [];
+      this._handlers[event] = list;
+    }
+    list.push(handler as Handler);
+    if (event === 'success') this._hasSuccess = true;
+    return () => {
+      const i = list.indexOf(handler as Handler);
+      if (i >= 0) list.splice(i, 1);
+      if (event === 'success') this._hasSuccess = list.length > 0;
+    };
+  }
+
+  /** Attach a listener object (pybreaker-style); returns the function that detaches it. */
+  addListener(listener: CircuitBreakerListener): () => void {
+    return this._addListener(listener);
+  }
+
+  private _addListener(l: CircuitBreakerListener): () => void {
+    const offs: Array<() => void> = [];
+    if (l.stateChange) offs.push(this.on('stateChange', (from, to) => l.stateChange!(this, from, to)));
+    if (l.failure) offs.push(this.on('failure', (err) => l.failure!(this, err)));
+    if (l.success) offs.push(this.on('success', () => l.success!(this)));
+    if (l.rejected) offs.push(this.on('rejected', (err) => l.rejected!(this, err)));
+    if (l.ignored) offs.push(this.on('ignored', (err) => l.ignored!(this, err)));
+    if (l.storeStatus) offs.push(this.on('storeStatus', (s, err) => l.storeStatus!(this, s, err)));
+    return () => {
+      for (const off of offs) off();
+    };
+  }
+
+  private _emit(event: EventName, a?: unknown, b?: unknown): void {
+    const list = this._handlers[event];
+    if (list === undefined || list.length === 0) return;
+    for (const handler of list.slice()) {
+      try {
+        (handler as unknown as (x: unknown, y: unknown) => void)(a, b);
+      } catch {
+        // A listener's exception must never break the call or the state machine.
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- state machine
+
+  /**
+   * Admission: `false` = admitted as an ordinary call, `true` = admitted as a HALF-OPEN probe (slot taken),
+   * otherwise the code of the state that refuses.
+   */
+  private _admit(now: number): boolean | Code {
+    if (this._code === CLOSED) return false;
+    this._advance(now);
+    const code = this._code as Code; // _advance may have moved it
+    if (code === CLOSED || code === DISABLED) return false;
+    if (code === HALF_OPEN && this._probes < this._o.halfOpenMaxCalls) {
+      if (this._probes === 0) this._probeProgressAt = now;
+      this._probes++;
+      return true;
+    }
+    return code;
+  }
+
+  /** Lazy transitions driven by time: OPEN -> HALF-OPEN, and a stuck HALF-OPEN probe -> OPEN. */
+  private _advance(now: number): void {
+    if (this._code === OPEN) {
+      if (now >= this._openUntil) this._transition(HALF_OPEN, undefined, now);
+    } else if (
+      this._code === HALF_OPEN &&
+      this._probes > 0 &&
+      now - this._probeProgressAt >= this._o.halfOpenTimeout
+    ) {
+      // A probe that never settles counts as failed; its late result is stale (new generation).
+      this._countFailure(new TimeoutError(this._o.halfOpenTimeout), now);
+      this._transition(OPEN, this._lastError, now);
+    }
+  }
+
+  private _rejection(now: number): Code {
+    this._advance(now);
+    return this._code;
+  }
+
+  private _reject(code: Code): CircuitOpenError {
+    this._rejections++;
+    const now = this._o.clock.now();
+    let retryAfter = 0;
+    if (code === OPEN) retryAfter = Math.max(0, this._openUntil - now);
+    else if (code === ISOLATED) retryAfter = Number.POSITIVE_INFINITY;
+    else if (code === HALF_OPEN)
+      retryAfter = Math.max(0, this._probeProgressAt + this._o.halfOpenTimeout - now);
+    const error = new CircuitOpenError(this.name, NAMES[code]!, retryAfter);
+    this._emit('rejected', error);
+    return error;
+  }
+
+  private _releaseProbeSlot(gen: number): void {
+    if (gen === this._gen && this._code === HALF_OPEN && this._probes > 0) this._probes--;
+  }
+
+  /** Classify a thrown error and record it; returns the outcome. */
+  private _settleError(
+    gen: number,
+    probe: boolean,
+    err: unknown,
+    signal: AbortSignal | undefined,
+    timedOut: boolean,
+    elapsed: number,
+  ): number {
+    if (timedOut) {
+      this._timeouts++;
+      this._onFailure(gen, probe, (err as BreakerTimeout).error, elapsed);
+      return FAILURE;
+    }
+    if (
+      signal?.aborted || // the caller gave up: the provider did nothing wrong
+      isPolicyRejection(err) ||
+      matchesAny(this._o.exclude, err) ||
+      (this._o.include !== undefined && !matchesAny(this._o.include, err))
+    ) {
+      this._onIgnored(gen, probe, err);
+      return IGNORED;
+    }
+    this._onFailure(gen, probe, err, elapsed);
+    return FAILURE;
+  }
+
+  private _onIgnored(gen: number, probe: boolean, err: unknown): void {
+    this._ignored++;
+    if (probe) this._releaseProbeSlot(gen);
+    this._emit('ignored', err);
+  }
+
+  private _onSuccess(gen: number, probe: boolean, elapsed: number): void {
+    this._successes++;
+    this._latency?.record(elapsed);
+    if (gen === this._gen) {
+      if (this._code === CLOSED) {
+        if (this._consecutive !== 0) this._resetStreak();
+        if (this._window !== undefined) {
+          const slowMs = this._o.window!.slowDuration;
+          const slow = slowMs !== undefined && elapsed >= slowMs;
+          const now = this._o.clock.now();
+          this._window.record(now, false, slow);
+          if (slow && this._shouldTrip(now)) this._transition(OPEN, undefined, now);
+        }
+      } else if (this._code === HALF_OPEN && probe) {
+        this._probes--;
+        this._probeSuccesses++;
+        const now = this._o.clock.now();
+        this._probeProgressAt = now;
+        if (this._probeSuccesses >= this._o.successThreshold) this._transition(CLOSED, undefined, now);
+      } else if (this._code === HALF_OPEN) {
+        // A manual recordSuccess() in HALF-OPEN counts as a probe success.
+        this._probeSuccesses++;
+        if (this._probeSuccesses >= this._o.successThreshold) {
+          this._transition(CLOSED, undefined, this._o.clock.now());
+        }
+      }
+    }
+    if (this._hasSuccess) this._emit('success');
+  }
+
+  private _onFailure(gen: number, probe: boolean, err: unknown, elapsed: number): void {
+    const now = this._o.clock.now();
+    this._latency?.record(elapsed);
+    this._countFailure(err, now);
+    if (gen === this._gen) {
+      if (this._code === CLOSED) {
+        if (this._failTimes !== undefined) {
+          this._failTimes[this._failHead] = now;
+          this._failHead = (this._failHead + 1) % this._failTimes.length;
+        }
+        this._consecutive++;
+        if (this._window !== undefined) {
+          const slowMs = this._o.window!.slowDuration;
+          this._window.record(now, true, slowMs !== undefined && elapsed >= slowMs);
+        }
+        if (this._link.shared) this._link.failed(this.failCount);
+        if (this._code === CLOSED && gen === this._gen && this._shouldTrip(now))
+          this._transition(OPEN, err, now);
+      } else if (this._code === HALF_OPEN) {
+        if (probe) this._probes--;
+        this._transition(OPEN, err, now);
+      }
+    }
+    this._emit('failure', err);
+  }
+
+  private _countFailure(err: unknown, now: number): void {
+    this._failures++;
+    this._lastFailureAt = now;
+    this._lastError = err;
+  }
+
+  private _resetStreak(): void {
+    this._consecutive = 0;
+    this._failHead = 0;
+    if (this._link.shared) this._link.recovered();
+  }
+
+  /** Failures of the current streak still inside `failWindow`. */
+  private _liveFailures(now: number): number {
+    const times = this._failTimes!;
+    const horizon = now - this._o.failWindow!;
+    const n = Math.min(this._consecutive, times.length);
+    let live = 0;
+    for (let k = 1; k <= n; k++) {
+      const t = times[(this._failHead - k + times.length) % times.length]!;
+      if (t > horizon) live++;
+      else break; // older entries are older still
+    }
+    return live;
+  }
+
+  private _counts(now: number): Counts {
+    const t = this._window?.totals(now);
+    return {
+      consecutiveFailures: this._failTimes === undefined ? this._consecutive : this._liveFailures(now),
+      windowCalls: t?.calls ?? 0,
+      windowFailures: t?.failures ?? 0,
+      windowSlowCalls: t?.slowCalls ?? 0,
+    };
+  }
+
+  private _shouldTrip(now: number): boolean {
+    const o = this._o;
+    const counts = this._counts(now);
+    if (o.shouldTrip !== undefined) {
+      try {
+        return o.shouldTrip(counts) === true;
+      } catch {
+        return false;
+      }
+    }
+    if (o.consecutiveRule && counts.consecutiveFailures >= o.failMax) return true;
+    const w = o.window;
+    if (w === undefined || counts.windowCalls < w.minimumCalls) return false;
+    if (
+      w.failureThreshold !== undefined &&
+      counts.windowFailures / counts.windowCalls >= w.failureThreshold
+    ) {
+      return true;
+    }
+    return w.slowThreshold !== undefined && counts.windowSlowCalls / counts.windowCalls >= w.slowThreshold;
+  }
+
+  private _transition(to: Code, cause: unknown, now: number, fromStore = false): void {
+    const from = this._code;
+    this._gen++;
+    this._code = to;
+    this._probes = 0;
+    this._probeSuccesses = 0;
+    if (to === CLOSED || to === DISABLED) {
+      this._consecutive = 0;
+      this._failHead = 0;
+      this._openings = 0;
+      this._window?.clear();
+    } else if (to === OPEN) {
+      this._openings++;
+      this._openingsTotal++;
+      let ms = this._o.openDuration({ openings: this._openings, error: cause });
+      const hint = retryAfterOf(cause);
+      if (hint !== undefined && this._o.maxRetryAfter > 0)
+        ms = Math.max(ms, Math.min(hint, this._o.maxRetryAfter));
+      this._openUntil = now + ms;
+    } else if (to === HALF_OPEN) {
+      this._probeProgressAt = now;
+    } else if (to === ISOLATED) {
+      this._openingsTotal++;
+    }
+    if (!fromStore && this._link.shared) {
+      this._link.transitioned(NAMES[from]!, { state: NAMES[to]!, openUntil: this._openUntil });
+    }
+    if (from !== to) this._emit('stateChange', NAMES[from], NAMES[to]);
+  }
+
+  /** A state decided elsewhere (another instance, or the store on pooled evidence). */
+  private _adopt(snapshot: SharedSnapshot): void {
+    const to = CODES[snapshot.state];
+    if (to === undefined) return;
+    const now = this._o.clock.now();
+    if (to === this._code && (to !== OPEN || snapshot.openUntil === this._openUntil)) return;
+    if (to === OPEN) {
+      const from = this._code;
+      this._gen++;
+      this._code = OPEN;
+      this._probes = 0;
+      this._probeSuccesses = 0;
+      if (from !== OPEN) {
+        this._openings++;
+        this._openingsTotal++;
+      }
+      this._openUntil = snapshot.openUntil;
+      if (from !== OPEN) this._emit('stateChange', NAMES[from], 'open');
+      return;
+    }
+    this._transition(to, undefined, now, true);
+  }
+}
+
+/** Marks the breaker's own timeout so it is told apart from a timeout the operation raised itself. */
+class BreakerTimeout {
+  constructor(readonly error: TimeoutError) {}
+}
+
+const disabledPermit: Permit = { success() {}, failure() {}, cancel() {} };

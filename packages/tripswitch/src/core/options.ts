@@ -1,0 +1,308 @@
+import { memoryStore, type StateStore } from './store.js';
+import { type CircuitState, type Clock, systemClock } from './types.js';
+
+/** What a breaker's `openDuration` function is told when it picks the length of the next OPEN period. */
+export interface OpenDurationContext {
+  /** 1 for the first opening since the circuit was last CLOSED, 2 after a failed probe, and so on. */
+  readonly openings: number;
+  /** The failure that caused this opening (undefined for a manual `open()`). */
+  readonly error: unknown;
+}
+
+/** Counts handed to a custom trip rule (`shouldTrip`), like gobreaker's `Counts`. */
+export interface Counts {
+  /** Failures counting toward `failMax`: consecutive, and within `failWindow` when it is set. */
+  readonly consecutiveFailures: number;
+  /** Calls, failures and slow calls in the sliding window (0 when no window is configured). */
+  readonly windowCalls: number;
+  readonly windowFailures: number;
+  readonly windowSlowCalls: number;
+}
+
+export type ErrorMatcher = (abstract new (...args: never[]) => unknown) | ((err: unknown) => boolean);
+
+export interface CircuitBreakerListener {
+  stateChange?(breaker: BreakerRef, from: CircuitState, to: CircuitState): void;
+  failure?(breaker: BreakerRef, error: unknown): void;
+  success?(breaker: BreakerRef): void;
+  rejected?(breaker: BreakerRef, error: unknown): void;
+  /** A call whose result counts neither way (caller abort, excluded error, policy rejection). */
+  ignored?(breaker: BreakerRef, error: unknown): void;
+  storeStatus?(breaker: BreakerRef, status: 'connected' | 'degraded', error: unknown): void;
+}
+
+/** The part of a breaker a listener may look at (avoids a circular type import). */
+export interface BreakerRef {
+  readonly name: string;
+  readonly state: CircuitState;
+  readonly failCount: number;
+  readonly lastFailureAt: number | null;
+}
+
+export interface FailureRateOptions {
+  /** Failure ratio in (0, 1] that trips the circuit. */
+  threshold: number;
+  /** Calls needed in the window before the ratio is trusted. Default 20. */
+  minimumCalls?: number;
+  /** Window length in ms. Default 60_000. */
+  window?: number;
+  /** Buckets the window is split into. Default 10. */
+  buckets?: number;
+}
+
+export interface SlowCallOptions {
+  /** A call taking at least this many ms is slow. */
+  duration: number;
+  /** Slow-call ratio in (0, 1] that trips the circuit. Default 1. */
+  rateThreshold?: number;
+  /** Used when `failureRate` is not set: calls needed in the window. Default 20. */
+  minimumCalls?: number;
+  /** Used when `failureRate` is not set: window length in ms. Default 60_000. */
+  window?: number;
+}
+
+export interface CircuitBreakerOptions {
+  name?: string;
+  failMax?: number;
+  failWindow?: number;
+  openDuration?: number | ((ctx: OpenDurationContext) => number);
+  halfOpenMaxCalls?: number;
+  successThreshold?: number;
+  halfOpenTimeout?: number;
+  timeout?: number;
+  failureRate?: FailureRateOptions;
+  slowCall?: SlowCallOptions;
+  /** Replaces the built-in trip rules; called after each failure or slow call while CLOSED. */
+  shouldTrip?: (counts: Counts) => boolean;
+  exclude?: readonly ErrorMatcher[];
+  include?: readonly ErrorMatcher[];
+  /** A resolved value that is really a failure (e.g. a `Response` with status 503). It is still returned. */
+  isFailureResult?: (result: unknown) => boolean;
+  /** Upper bound (ms) on an upstream retry hint (`err.retryAfter`) that may keep the circuit OPEN longer; 0 ignores hints. */
+  maxRetryAfter?: number;
+  /** Keep a latency histogram for `stats()` (on by default when `slowCall` is set). */
+  recordLatency?: boolean;
+  listeners?: readonly CircuitBreakerListener[];
+  clock?: Clock;
+  store?: StateStore;
+  /** Start in the `disabled` state: every call passes through unrecorded. */
+  disabled?: boolean;
+}
+
+/** Every default in one place (README "Options" mirrors this table). */
+export const DEFAULTS = Object.freeze({
+  name: 'breaker',
+  failMax: 5,
+  openDuration: 30_000,
+  halfOpenMaxCalls: 1,
+  successThreshold: 1,
+  halfOpenTimeout: 60_000,
+  failureRateMinimumCalls: 20,
+  windowMs: 60_000,
+  windowBuckets: 10,
+  slowCallRateThreshold: 1,
+  maxRetryAfter: 300_000,
+});
+
+export interface WindowConfig {
+  readonly windowMs: number;
+  readonly buckets: number;
+  readonly minimumCalls: number;
+  readonly failureThreshold: number | undefined;
+  readonly slowDuration: number | undefined;
+  readonly slowThreshold: number | undefined;
+}
+
+export interface ResolvedOptions {
+  readonly name: string;
+  readonly failMax: number;
+  /** False when only the failure-rate rule should trip (failureRate given, failMax not). */
+  readonly consecutiveRule: boolean;
+  readonly failWindow: number | undefined;
+  readonly openDuration: (ctx: OpenDurationContext) => number;
+  readonly halfOpenMaxCalls: number;
+  readonly successThreshold: number;
+  readonly halfOpenTimeout: number;
+  readonly timeout: number | undefined;
+  readonly window: WindowConfig | undefined;
+  readonly shouldTrip: ((counts: Counts) => boolean) | undefined;
+  readonly exclude: readonly ErrorTest[];
+  readonly include: readonly ErrorTest[] | undefined;
+  readonly isFailureResult: ((result: unknown) => boolean) | undefined;
+  readonly maxRetryAfter: number;
+  readonly recordLatency: boolean;
+  readonly listeners: readonly CircuitBreakerListener[];
+  readonly clock: Clock;
+  readonly store: StateStore;
+  readonly disabled: boolean;
+}
+
+function isNumber(v: unknown): v is number {
+  return typeof v === 'number' && !Number.isNaN(v);
+}
+
+function integer(name: string, value: unknown, min: number): number {
+  if (!isNumber(value) || !Number.isInteger(value) || value < min) {
+    throw new RangeError(`${name} must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function duration(name: string, value: unknown, allowZero: boolean): number {
+  const ok = isNumber(value) && Number.isFinite(value) && (allowZero ? value >= 0 : value > 0);
+  if (!ok)
+    throw new RangeError(
+      `${name} must be a finite number of ms ${allowZero ? '>= 0' : '> 0'}, got ${String(value)}`,
+    );
+  return value;
+}
+
+function ratio(name: string, value: unknown): number {
+  if (!isNumber(value) || value <= 0 || value > 1) {
+    throw new RangeError(`${name} must be a number in (0, 1], got ${String(value)}`);
+  }
+  return value;
+}
+
+function fn<T>(name: string, value: unknown): T {
+  if (typeof value !== 'function') throw new TypeError(`${name} must be a function, got ${typeof value}`);
+  return value as T;
+}
+
+function matchers(name: string, value: unknown): ErrorMatcher[] {
+  if (!Array.isArray(value)) throw new TypeError(`${name} must be an array of error classes or predicates`);
+  value.forEach((m, i) => {
+    if (typeof m !== 'function')
+      throw new TypeError(`${name}[${i}] must be an error class or a predicate function`);
+  });
+  return value as ErrorMatcher[];
+}
+
+function optionalDuration(name: string, value: unknown): number | undefined {
+  return value === undefined ? undefined : duration(name, value, false);
+}
+
+/** Validates every option once, with a message naming the option and its accepted range. */
+export function resolveOptions(options: CircuitBreakerOptions = {}): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const o = options;
+  const name = o.name ?? DEFAULTS.name;
+  if (typeof name !== 'string' || name.length === 0) throw new TypeError('name must be a non-empty string');
+  const failMax = integer('failMax', o.failMax ?? DEFAULTS.failMax, 1);
+  const failWindow = optionalDuration('failWindow', o.failWindow);
+
+  let openDuration: (ctx: OpenDurationContext) => number;
+  if (typeof o.openDuration === 'function') {
+    const user = o.openDuration;
+    // A user function that returns garbage must not wedge the breaker: fall back to the default.
+    openDuration = (ctx) => {
+      const ms = user(ctx);
+      return isNumber(ms) && ms >= 0 ? ms : DEFAULTS.openDuration;
+    };
+  } else {
+    const ms = duration('openDuration', o.openDuration ?? DEFAULTS.openDuration, true);
+    openDuration = () => ms;
+  }
+
+  const halfOpenMaxCalls = integer('halfOpenMaxCalls', o.halfOpenMaxCalls ?? DEFAULTS.halfOpenMaxCalls, 1);
+  const successThreshold = integer('successThreshold', o.successThreshold ?? DEFAULTS.successThreshold, 1);
+  const halfOpenTimeout = duration('halfOpenTimeout', o.halfOpenTimeout ?? DEFAULTS.halfOpenTimeout, false);
+  const timeout = optionalDuration('timeout', o.timeout);
+
+  let window: WindowConfig | undefined;
+  const fr = o.failureRate;
+  const sc = o.slowCall;
+  if (fr !== undefined && (typeof fr !== 'object' || fr === null))
+    throw new TypeError('failureRate must be an object');
+  if (sc !== undefined && (typeof sc !== 'object' || sc === null))
+    throw new TypeError('slowCall must be an object');
+  if (fr || sc) {
+    const windowMs = duration(
+      fr ? 'failureRate.window' : 'slowCall.window',
+      (fr ? fr.window : sc?.window) ?? DEFAULTS.windowMs,
+      false,
+    );
+    const buckets = integer('failureRate.buckets', fr?.buckets ?? DEFAULTS.windowBuckets, 1);
+    if (buckets > 1000)
+      throw new RangeError(`failureRate.buckets must be an integer in [1, 1000], got ${buckets}`);
+    window = {
+      windowMs,
+      buckets,
+      minimumCalls: integer(
+        fr ? 'failureRate.minimumCalls' : 'slowCall.minimumCalls',
+        (fr ? fr.minimumCalls : sc?.minimumCalls) ?? DEFAULTS.failureRateMinimumCalls,
+        1,
+      ),
+      failureThreshold: fr ? ratio('failureRate.threshold', fr.threshold) : undefined,
+      slowDuration: sc ? duration('slowCall.duration', sc.duration, false) : undefined,
+      slowThreshold: sc
+        ? ratio('slowCall.rateThreshold', sc.rateThreshold ?? DEFAULTS.slowCallRateThreshold)
+        : undefined,
+    };
+  }
+
+  const clock = o.clock ?? undefined;
+  if (clock !== undefined && (typeof clock !== 'object' || typeof clock.now !== 'function')) {
+    throw new TypeError('clock must be an object with a now() method returning ms');
+  }
+  const store = o.store ?? memoryStore;
+  if (typeof store !== 'object' || store === null || typeof store.attach !== 'function') {
+    throw new TypeError('store must be a StateStore (an object with attach())');
+  }
+  const listeners = o.listeners ?? [];
+  if (!Array.isArray(listeners)) throw new TypeError('listeners must be an array of listener objects');
+
+  return {
+    name,
+    failMax,
+    consecutiveRule: o.failMax !== undefined || fr === undefined,
+    failWindow,
+    openDuration,
+    halfOpenMaxCalls,
+    successThreshold,
+    halfOpenTimeout,
+    timeout,
+    window,
+    shouldTrip: o.shouldTrip === undefined ? undefined : fn('shouldTrip', o.shouldTrip),
+    exclude: o.exclude === undefined ? [] : compileMatchers(matchers('exclude', o.exclude)),
+    include: o.include === undefined ? undefined : compileMatchers(matchers('include', o.include)),
+    isFailureResult: o.isFailureResult === undefined ? undefined : fn('isFailureResult', o.isFailureResult),
+    maxRetryAfter: duration('maxRetryAfter', o.maxRetryAfter ?? DEFAULTS.maxRetryAfter, true),
+    recordLatency: o.recordLatency ?? sc !== undefined,
+    listeners,
+    clock: clock ?? systemClock,
+    store,
+    disabled: o.disabled === true,
+  };
+}
+
+/** A matcher compiled once at construction: classes become `instanceof` checks, predicates are guarded. */
+export type ErrorTest = (err: unknown) => boolean;
+
+function isClass(m: ErrorMatcher): boolean {
+  return (
+    m === Error || m.prototype instanceof Error || /^class[\s{]/.test(Function.prototype.toString.call(m))
+  );
+}
+
+export function compileMatchers(list: readonly ErrorMatcher[]): ErrorTest[] {
+  return list.map((m): ErrorTest => {
+    if (isClass(m)) {
+      const cls = m as abstract new (...args: never[]) => unknown;
+      return (err) => err instanceof cls;
+    }
+    const predicate = m as (err: unknown) => boolean;
+    return (err) => {
+      try {
+        return predicate(err) === true;
+      } catch {
+        return false; // a predicate that throws cannot classify this error
+      }
+    };
+  });
+}
+
+export function matchesAny(tests: readonly ErrorTest[], err: unknown): boolean {
+  for (const test of tests) if (test(err)) return true;
+  return false;
+}

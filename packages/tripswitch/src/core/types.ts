@@ -1,0 +1,45 @@
+/** Shared vocabulary of the library: every policy, the breaker and the stores speak these types. */
+
+/** A source of time in milliseconds. `Date.now` by default; `ManualClock` in tests. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/**
+ * What a protected function receives. `signal` is aborted when this call must stop (its own timeout,
+ * the caller's signal); it is never a signal shared with other calls.
+ */
+export interface CallContext {
+  readonly signal: AbortSignal;
+  /** 1 for the first try; retries increase it. */
+  readonly attempt: number;
+}
+
+export type Operation<T> = (ctx: CallContext) => PromiseLike<T> | T;
+
+/** The one shape every policy has (breaker, timeout, retry, bulkhead, fallback, chaos, pipelines). */
+export interface Policy {
+  execute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<T>;
+}
+
+export type CircuitState = 'closed' | 'open' | 'half-open' | 'isolated' | 'disabled';
+
+/** A signal that never aborts: handed to calls that have neither a caller signal nor a timeout. */
+export const neverAbortedSignal: AbortSignal = new AbortController().signal;
+
+/** Context reused for the common case of no signal and first attempt: no allocation per call. */
+export const defaultContext: CallContext = Object.freeze({ signal: neverAbortedSignal, attempt: 1 });
+
+/** Errors that carry a hint of how long the upstream asked us to wait (429 Retry-After, HF estimated_time). */
+export interface RetryAfterHint {
+  /** Milliseconds the upstream asked callers to wait before trying again. */
+  readonly retryAfter?: number;
+}
+
+export function retryAfterOf(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const value = (err as RetryAfterHint).retryAfter;
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
+}

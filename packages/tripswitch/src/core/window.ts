@@ -1,0 +1,56 @@
+/**
+ * A time-bucketed sliding window of call outcomes. Memory is fixed (three counters per bucket) and each
+ * bucket remembers which time slice it holds, so after an idle gap stale buckets are simply not counted:
+ * the window forgets by construction, never by a timer.
+ */
+export class SlidingWindow {
+  readonly #bucketMs: number;
+  readonly #epoch: Float64Array;
+  readonly #calls: Uint32Array;
+  readonly #failures: Uint32Array;
+  readonly #slow: Uint32Array;
+
+  constructor(windowMs: number, buckets: number) {
+    this.#bucketMs = windowMs / buckets;
+    this.#epoch = new Float64Array(buckets).fill(-1);
+    this.#calls = new Uint32Array(buckets);
+    this.#failures = new Uint32Array(buckets);
+    this.#slow = new Uint32Array(buckets);
+  }
+
+  record(now: number, failed: boolean, slow: boolean): void {
+    const slice = Math.floor(now / this.#bucketMs);
+    const i = slice % this.#epoch.length;
+    if (this.#epoch[i] !== slice) {
+      this.#epoch[i] = slice;
+      this.#calls[i] = 0;
+      this.#failures[i] = 0;
+      this.#slow[i] = 0;
+    }
+    this.#calls[i]!++;
+    if (failed) this.#failures[i]!++;
+    if (slow) this.#slow[i]!++;
+  }
+
+  /** Totals over the buckets that still belong to the window ending at `now`. O(buckets). */
+  totals(now: number): { calls: number; failures: number; slowCalls: number } {
+    const current = Math.floor(now / this.#bucketMs);
+    const oldest = current - this.#epoch.length;
+    let calls = 0;
+    let failures = 0;
+    let slowCalls = 0;
+    for (let i = 0; i < this.#epoch.length; i++) {
+      const e = this.#epoch[i]!;
+      if (e > oldest && e <= current) {
+        calls += this.#calls[i]!;
+        failures += this.#failures[i]!;
+        slowCalls += this.#slow[i]!;
+      }
+    }
+    return { calls, failures, slowCalls };
+  }
+
+  clear(): void {
+    this.#epoch.fill(-1);
+  }
+}
