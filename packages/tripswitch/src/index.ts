@@ -38,3 +38,5 @@ export type {
 export { MemoryStore, memoryStore } from './core/store.js';
 export type { CallContext, CircuitState, Clock, Operation, Policy, RetryAfterHint } from './core/types.js';
 export { defaultContext, neverAbortedSignal, retryAfterOf, systemClock } from './core/types.js';
+export type { LoggerLike } from './integrations/logging.js';
+export { loggingListener } from './integrations/logging.js';

@@ -39,8 +39,9 @@ const CODES: Readonly<Record<CircuitState, Code>> = {
 /** Typed events; the same names as the listener methods (minus the breaker argument). */
 export interface CircuitBreakerEvents {
   stateChange: (from: CircuitState, to: CircuitState) => void;
-  failure: (error: unknown) => void;
-  success: () => void;
+  /** `durationMs` is given when the breaker measures latency (`recordLatency`, `slowCall`). */
+  failure: (error: unknown, durationMs: number | undefined) => void;
+  success: (durationMs: number | undefined) => void;
   rejected: (error: CircuitOpenError) => void;
   ignored: (error: unknown) => void;
   storeStatus: (status: StoreStatus, error: unknown) => void;
@@ -493,8 +494,8 @@ export class CircuitBreaker implements Policy, BreakerRef {
   private _addListener(l: CircuitBreakerListener): () => void {
     const offs: Array<() => void> = [];
     if (l.stateChange) offs.push(this.on('stateChange', (from, to) => l.stateChange!(this, from, to)));
-    if (l.failure) offs.push(this.on('failure', (err) => l.failure!(this, err)));
-    if (l.success) offs.push(this.on('success', () => l.success!(this)));
+    if (l.failure) offs.push(this.on('failure', (err, ms) => l.failure!(this, err, ms)));
+    if (l.success) offs.push(this.on('success', (ms) => l.success!(this, ms)));
     if (l.rejected) offs.push(this.on('rejected', (err) => l.rejected!(this, err)));
     if (l.ignored) offs.push(this.on('ignored', (err) => l.ignored!(this, err)));
     if (l.storeStatus) offs.push(this.on('storeStatus', (s, err) => l.storeStatus!(this, s, err)));
@@ -631,7 +632,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
         }
       }
     }
-    if (this._hasSuccess) this._emit('success');
+    if (this._hasSuccess) this._emit('success', this._latency === undefined ? undefined : elapsed);
   }
 
   private _onFailure(gen: number, probe: boolean, err: unknown, elapsed: number): void {
@@ -657,7 +658,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
         this._transition(OPEN, err, now);
       }
     }
-    this._emit('failure', err);
+    this._emit('failure', err, this._latency === undefined ? undefined : elapsed);
   }
 
   private _countFailure(err: unknown, now: number): void {

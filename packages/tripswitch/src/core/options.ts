@@ -23,8 +23,9 @@ export type ErrorMatcher = (abstract new (...args: never[]) => unknown) | ((err:
 
 export interface CircuitBreakerListener {
   stateChange?(breaker: BreakerRef, from: CircuitState, to: CircuitState): void;
-  failure?(breaker: BreakerRef, error: unknown): void;
-  success?(breaker: BreakerRef): void;
+  /** `durationMs` is given when the breaker measures latency (`recordLatency`, `slowCall`). */
+  failure?(breaker: BreakerRef, error: unknown, durationMs?: number): void;
+  success?(breaker: BreakerRef, durationMs?: number): void;
   rejected?(breaker: BreakerRef, error: unknown): void;
   /** A call whose result counts neither way (caller abort, excluded error, policy rejection). */
   ignored?(breaker: BreakerRef, error: unknown): void;

@@ -20,7 +20,14 @@ export interface StoreBreakerConfig {
   /** Open duration for the next opening, in ms (already evaluated when openDuration is a function). */
   nextOpenDuration(): number;
   readonly halfOpenTimeout: number;
+  /** The breaker's clock (ms). Shared stores convert server times to it; Date.now() when absent. */
+  now?(): number;
+  /** Probes admitted concurrently in HALF-OPEN; shared stores grant this many leases cluster-wide (default 1). */
+  readonly halfOpenMaxCalls?: number;
 }
+
+/** Why the breaker moved: lets a shared store tell an automatic trip from an operator's action. */
+export type TransitionCause = 'trip' | 'probe' | 'timer' | 'manual';
 
 /** A state as the cluster sees it. Times are on the breaker's own clock (stores convert from server time). */
 export interface SharedSnapshot {
@@ -49,7 +56,7 @@ export interface StoreLink {
   /** Current backend status. */
   readonly status: StoreStatus;
   /** The breaker moved from `from` to `snapshot.state` by its own decision (trip, probe result, manual action). */
-  transitioned(from: CircuitState, snapshot: SharedSnapshot): void;
+  transitioned(from: CircuitState, snapshot: SharedSnapshot, cause?: TransitionCause): void;
   /** A call failed while CLOSED. `failCount` is the breaker's local count after this failure. */
   failed(failCount: number): void;
   /** The first success after one or more failures while CLOSED (consecutive counts reset). */

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Registry } from 'prom-client';
+import { CircuitBreaker, loggingListener } from 'tripswitch';
+import { BreakerMetrics } from 'tripswitch/prometheus';
+import { ManualClock } from '../../src/testing/manual-clock.js';
+
+function value(text: string, metric: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(metric));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+test('BreakerMetrics exports state, failures, openings, rejections and durations with the pinned names', async () => {
+  const register = new Registry();
+  const metrics = new BreakerMetrics({ register });
+  const clock = new ManualClock(0);
+  const breaker = new CircuitBreaker({
+    name: 'hf',
+    failMax: 2,
+    openDuration: 1000,
+    clock,
+    recordLatency: true,
+  });
+  metrics.track(breaker);
+
+  let text = await register.metrics();
+  assert.equal(value(text, 'circuit_breaker_state{breaker_name="hf"}'), 0);
+  assert.equal(value(text, 'circuit_breaker_failures_total{breaker_name="hf"}'), 0);
+
+  await breaker.execute(() => 'ok');
+  for (let i = 0; i < 3; i++) await breaker.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+  text = await register.metrics();
+  assert.equal(value(text, 'circuit_breaker_state{breaker_name="hf"}'), 1);
+  assert.equal(value(text, 'circuit_breaker_failures_total{breaker_name="hf"}'), 2);
+  assert.equal(value(text, 'circuit_breaker_openings_total{breaker_name="hf"}'), 1);
+  assert.equal(value(text, 'circuit_breaker_rejections_total{breaker_name="hf"}'), 1);
+  assert.equal(value(text, 'circuit_breaker_calls_total{breaker_name="hf",outcome="success"}'), 1);
+  assert.equal(
+    value(text, 'circuit_breaker_call_duration_seconds_count{breaker_name="hf",outcome="failure"}'),
+    2,
+  );
+
+  clock.advance(1000); // scrape reads `state`, which performs the due OPEN -> HALF-OPEN move
+  text = await register.metrics();
+  assert.equal(value(text, 'circuit_breaker_state{breaker_name="hf"}'), 2);
+});
+
+test('loggingListener logs state changes at warn and failures at error with name, state and fail count', async () => {
+  const lines: Array<{ level: string; obj: Record<string, unknown>; msg: string | undefined }> = [];
+  const log = (level: string) => (obj: object, msg?: string) =>
+    lines.push({ level, obj: obj as Record<string, unknown>, msg });
+  const breaker = new CircuitBreaker({
+    name: 'llm',
+    failMax: 1,
+    listeners: [loggingListener({ info: log('info'), warn: log('warn'), error: log('error') })],
+  });
+  await breaker.execute(() => Promise.reject(new Error('boom'))).catch(() => {});
+  const failure = lines.find((l) => l.level === 'error');
+  const change = lines.find((l) => l.level === 'warn');
+  assert.ok(failure, 'a failure was logged at error');
+  assert.equal(failure.obj.breaker, 'llm');
+  assert.deepEqual(failure.obj.err, { name: 'Error', message: 'boom' });
+  assert.ok(change, 'the state change was logged at warn');
+  assert.equal(change.obj.from, 'closed');
+  assert.equal(change.obj.to, 'open');
+});
