@@ -1,0 +1,15 @@
+/** `tripswitch/testing`: a clock you move by hand and a fault-injection (chaos) policy. */
+export {
+  ChaosError,
+  type ChaosFault,
+  type ChaosLatency,
+  type ChaosMode,
+  type ChaosModeOptions,
+  type ChaosOptions,
+  type ChaosOutage,
+  ChaosPolicy,
+  type ChaosStats,
+  chaos,
+} from './chaos.js';
+export { ManualClock } from './manual-clock.js';
+export { seededRandom } from './random.js';
