@@ -1,0 +1,47 @@
+// The one interface the service codes against, whatever model provider sits behind it.
+
+export type LlmProvider = 'sim' | 'openai' | 'hf-inference';
+
+/** A piece of the user's own documents handed to the model as context. */
+export interface Passage {
+  documentId: string;
+  title: string;
+  text: string;
+  /** Relevance from retrieval (higher is better); only the order matters to the clients. */
+  score: number;
+}
+
+export interface LlmRequest {
+  question: string;
+  passages: Passage[];
+  /** Cancels the HTTP exchange promptly: the caller's deadline, the breaker's timeout or a disconnect. */
+  signal: AbortSignal;
+}
+
+export interface LlmUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+export interface LlmAnswer {
+  text: string;
+  model: string;
+  provider: string;
+  usage?: LlmUsage;
+  /** 'stop' when the model finished on its own, 'length' when max tokens cut it short. */
+  finishReason?: string;
+}
+
+/**
+ * Clients do one HTTP exchange per call: no retries, breakers or timeouts of their own — the service wraps
+ * them in tripswitch policies. They throw `HttpStatusError` (tripswitch/http) on non-2xx answers,
+ * `LlmResponseError` on a 2xx whose body is unusable, and the fetch error on connection failures/aborts.
+ */
+export interface LlmClient {
+  readonly provider: LlmProvider;
+  readonly model: string;
+  complete(req: LlmRequest): Promise<LlmAnswer>;
+  /** Releases pooled keep-alive connections. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,131 @@
+// The two wire formats the sim speaks: OpenAI chat completions and HuggingFace text generation.
+// Parsing turns a request body into one neutral shape; the reply builders turn an answer back.
+import { parsePrompt } from '../adapters/llm/prompt.js';
+import { composeAnswer, countTokens } from './answer.js';
+
+export type WireFormat = 'openai' | 'hf';
+
+export interface ModelCall {
+  format: WireFormat;
+  model: string;
+  /** All prompt text the model sees (chat messages joined). */
+  prompt: string;
+  /** Word budget for the answer, when the caller set one. */
+  maxTokens: number | undefined;
+  /** HF only: echo the prompt before the generated text (HF's default is true). */
+  returnFullText: boolean;
+}
+
+export class BadRequestError extends Error {
+  override readonly name = 'BadRequestError';
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function optionalTokens(v: unknown, field: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw new BadRequestError(`${field} must be a positive integer`);
+  }
+  return v;
+}
+
+function messageText(content: unknown, i: number): string {
+  if (typeof content === 'string') return content;
+  // Content-part arrays: only the text parts matter to a text model.
+  if (Array.isArray(content)) {
+    return content
+      .map((part) =>
+        isObject(part) && part.type === 'text' && typeof part.text === 'string' ? part.text : '',
+      )
+      .join('');
+  }
+  throw new BadRequestError(`messages[${i}].content must be a string or an array of content parts`);
+}
+
+export function parseOpenAi(body: unknown): ModelCall {
+  if (!isObject(body)) throw new BadRequestError('body must be a JSON object');
+  if (typeof body.model !== 'string' || body.model.length === 0) {
+    throw new BadRequestError('model must be a non-empty string');
+  }
+  if (!Array.isArray(body.messages) || body.messages.length === 0) {
+    throw new BadRequestError('messages must be a non-empty array');
+  }
+  const texts = body.messages.map((m, i) => {
+    if (!isObject(m) || typeof m.role !== 'string')
+      throw new BadRequestError(`messages[${i}].role is required`);
+    return messageText(m.content, i);
+  });
+  if (body.temperature !== undefined && (typeof body.temperature !== 'number' || !(body.temperature >= 0))) {
+    throw new BadRequestError('temperature must be a number >= 0');
+  }
+  return {
+    format: 'openai',
+    model: body.model,
+    prompt: texts.join('\n\n'),
+    maxTokens: optionalTokens(body.max_tokens, 'max_tokens'),
+    returnFullText: false,
+  };
+}
+
+export function parseHf(body: unknown, model: string): ModelCall {
+  if (!isObject(body)) throw new BadRequestError('body must be a JSON object');
+  if (typeof body.inputs !== 'string') throw new BadRequestError('inputs must be a string');
+  const params = body.parameters ?? {};
+  if (!isObject(params)) throw new BadRequestError('parameters must be an object');
+  return {
+    format: 'hf',
+    model,
+    prompt: body.inputs,
+    maxTokens: optionalTokens(params.max_new_tokens, 'parameters.max_new_tokens'),
+    returnFullText: params.return_full_text !== false,
+  };
+}
+
+export interface Generation {
+  text: string;
+  finishReason: 'stop' | 'length';
+}
+
+/** Same prompt in, same answer out. A prompt without a `Question:` line is taken whole as the question. */
+export function generate(call: ModelCall): Generation {
+  const parsed = parsePrompt(call.prompt);
+  const answer = composeAnswer(parsed.question ?? call.prompt, parsed.passages);
+  if (call.maxTokens === undefined) return { text: answer, finishReason: 'stop' };
+  const words = answer.split(/\s+/);
+  if (words.length <= call.maxTokens) return { text: answer, finishReason: 'stop' };
+  return { text: words.slice(0, call.maxTokens).join(' '), finishReason: 'length' };
+}
+
+let completionSeq = 0;
+
+export function openAiReply(call: ModelCall, gen: Generation): unknown {
+  const promptTokens = countTokens(call.prompt);
+  const completionTokens = countTokens(gen.text);
+  completionSeq++;
+  return {
+    id: `chatcmpl-sim-${completionSeq.toString(36)}`,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model: call.model,
+    choices: [
+      { index: 0, message: { role: 'assistant', content: gen.text }, finish_reason: gen.finishReason },
+    ],
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+    },
+  };
+}
+
+export function hfReply(call: ModelCall, gen: Generation): unknown {
+  return [{ generated_text: call.returnFullText ? `${call.prompt} ${gen.text}` : gen.text }];
+}
+
+/** Error body in each provider's own shape. */
+export function errorBody(format: WireFormat, message: string, type: string, code: string | null): unknown {
+  return format === 'openai' ? { error: { message, type, code } } : { error: message };
+}
