@@ -1,0 +1,132 @@
+import { BulkheadRejectedError } from '../core/errors.js';
+import type { Operation, Policy } from '../core/types.js';
+import { checkNumber, contextFor, invoke } from './internal.js';
+
+export interface BulkheadOptions {
+  /** Operations allowed to run at once, >= 1. */
+  readonly maxConcurrent: number;
+  /** Callers allowed to wait for a slot (FIFO), >= 0. Default 0: reject as soon as all slots are busy. */
+  readonly maxQueue?: number;
+}
+
+/** A queued caller; the queue is a doubly linked list so an aborted waiter leaves it in O(1). */
+interface Waiter {
+  resolve: () => void;
+  reject: (reason: unknown) => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  prev: Waiter | undefined;
+  next: Waiter | undefined;
+}
+
+/**
+ * Caps concurrent operations and the number of callers waiting for one. Beyond the queue, calls are rejected
+ * at once with `BulkheadRejectedError` (a rejection, never an upstream failure). A queued caller whose signal
+ * aborts leaves the queue and rejects with `signal.reason`. A finishing operation hands its slot straight to
+ * the oldest waiter, so newcomers cannot overtake the queue.
+ */
+export class BulkheadPolicy implements Policy {
+  readonly maxConcurrent: number;
+  readonly maxQueue: number;
+  #running = 0;
+  #queued = 0;
+  #head: Waiter | undefined;
+  #tail: Waiter | undefined;
+
+  constructor(options: BulkheadOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError('bulkhead options must be an object { maxConcurrent, maxQueue? }');
+    }
+    this.maxConcurrent = checkNumber('bulkhead maxConcurrent', options.maxConcurrent, 1, 2 ** 31, true);
+    this.maxQueue = checkNumber('bulkhead maxQueue', options.maxQueue ?? 0, 0, 2 ** 31, true);
+  }
+
+  /** Operations running now. */
+  get running(): number {
+    return this.#running;
+  }
+
+  /** Callers waiting for a slot now. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  execute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#running < this.maxConcurrent) {
+      this.#running++;
+      return this.#run(fn, signal);
+    }
+    if (this.#queued >= this.maxQueue) {
+      return Promise.reject(new BulkheadRejectedError(this.maxConcurrent, this.maxQueue));
+    }
+    return this.#wait(signal).then(() => {
+      // The caller may have aborted between the hand-over and this continuation: pass the slot on.
+      if (signal?.aborted) {
+        this.#release();
+        throw signal.reason;
+      }
+      return this.#run(fn, signal);
+    });
+  }
+
+  async #run<T>(fn: Operation<T>, signal: AbortSignal | undefined): Promise<T> {
+    try {
+      return await invoke(fn, contextFor(signal, 1));
+    } finally {
+      this.#release();
+    }
+  }
+
+  /** Resolves when a slot has been handed to this caller (already counted in `running`). */
+  #wait(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        signal,
+        onAbort: undefined,
+        prev: this.#tail,
+        next: undefined,
+      };
+      if (this.#tail === undefined) this.#head = waiter;
+      else this.#tail.next = waiter;
+      this.#tail = waiter;
+      this.#queued++;
+      if (signal !== undefined) {
+        waiter.onAbort = () => {
+          this.#unlink(waiter);
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+    });
+  }
+
+  #release(): void {
+    const waiter = this.#head;
+    if (waiter === undefined) {
+      this.#running--;
+      return;
+    }
+    // The slot passes to the waiter: `running` stays the same.
+    this.#unlink(waiter);
+    if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+    waiter.resolve();
+  }
+
+  #unlink(waiter: Waiter): void {
+    if (waiter.prev === undefined) this.#head = waiter.next;
+    else waiter.prev.next = waiter.next;
+    if (waiter.next === undefined) this.#tail = waiter.prev;
+    else waiter.next.prev = waiter.prev;
+    waiter.prev = undefined;
+    waiter.next = undefined;
+    this.#queued--;
+  }
+}
+
+/** `bulkhead({ maxConcurrent: 10, maxQueue: 50 })` — see `BulkheadPolicy`. */
+export function bulkhead(options: BulkheadOptions): BulkheadPolicy {
+  return new BulkheadPolicy(options);
+}

@@ -1,0 +1,66 @@
+import type { CallContext, Operation, Policy } from '../core/types.js';
+import type { FallbackPolicy } from './fallback.js';
+import { contextFor, invoke } from './internal.js';
+
+/** What `pipeline` accepts: any `Policy` (breaker, timeout, retry, bulkhead, chaos…), a fallback, a pipeline. */
+export type PipelineMember = Policy | FallbackPolicy<unknown> | PipelinePolicy<unknown>;
+
+/** The extra result type a member may resolve with besides the operation's own (a fallback's substitute). */
+export type ExtraResultOf<P> =
+  P extends FallbackPolicy<infer R> ? R : P extends PipelinePolicy<infer R> ? R : never;
+
+/**
+ * Several policies as one, outermost first. One signal runs through the layers: each layer's `ctx.signal`
+ * becomes the outer signal of the next, so a timeout layer aborts everything inside it and the caller's
+ * signal reaches every layer. The operation sees the attempt number of the retry layer around it (the
+ * innermost layer whose context reports an attempt above 1), even through layers that know nothing of
+ * attempts.
+ *
+ * Recommended order for calling an LLM provider:
+ *
+ *     pipeline(fallback(degraded), retry({...}), breaker, timeout(10_000), bulkhead({...}))
+ *
+ * - fallback outermost: it sees every failure, including `CircuitOpenError` and the last retry's error.
+ * - retry outside the breaker: each attempt is one breaker outcome, so `failMax` counts real upstream
+ *   failures and the circuit trips after `failMax` failed calls to the provider, not `failMax` bursts of
+ *   retries; once it trips, the next attempt meets `CircuitOpenError`, which ends the retry loop at once
+ *   (unless `retryOnCircuitOpen`), so an open circuit is never hammered by retries.
+ * - timeout inside the breaker: a `TimeoutError` counts as a failure; each attempt gets its own deadline.
+ * - bulkhead innermost: the timeout also bounds the wait in its queue, and its rejections pass through the
+ *   breaker without counting as failures.
+ */
+export class PipelinePolicy<R = never> {
+  readonly policies: readonly PipelineMember[];
+
+  constructor(policies: readonly PipelineMember[]) {
+    policies.forEach((p, i) => {
+      if (typeof (p as Partial<Policy> | null)?.execute !== 'function') {
+        throw new TypeError(`pipeline policy #${i} must have an execute(fn, signal) method`);
+      }
+    });
+    this.policies = [...policies];
+  }
+
+  execute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<T | R> {
+    const layers = this.policies;
+    const last = layers.length - 1;
+    if (last < 0) return signal?.aborted ? Promise.reject(signal.reason) : invoke(fn, contextFor(signal, 1));
+    const run = (index: number, outer: AbortSignal | undefined, attempt: number): Promise<T | R> =>
+      (layers[index] as Policy).execute<T | R>((ctx: CallContext) => {
+        const seen = ctx.attempt > 1 ? ctx.attempt : attempt;
+        if (index < last) return run(index + 1, ctx.signal, seen);
+        return fn(seen === ctx.attempt ? ctx : { signal: ctx.signal, attempt: seen });
+      }, outer);
+    return run(0, signal, 1);
+  }
+}
+
+/** `pipeline(a, b, c)`: `a` runs `b`, which runs `c`, which runs the operation. See `PipelinePolicy`. */
+export function pipeline<const P extends readonly PipelineMember[]>(
+  ...policies: P
+): PipelinePolicy<ExtraResultOf<P[number]>> {
+  return new PipelinePolicy<ExtraResultOf<P[number]>>(policies);
+}
+
+/** Alias of `pipeline` (cockatiel's name). */
+export const wrap = pipeline;
