@@ -1,0 +1,3 @@
+export { StoreUnavailableError } from './errors.js';
+export type { RedisStoreLogger, RedisStoreOptions } from './options.js';
+export { RedisStore, type RedisStoreStats, type RedisStoreStatusListener } from './store.js';

@@ -1,0 +1,418 @@
+import { randomUUID } from 'node:crypto';
+import type {
+  ProbeLease,
+  SharedSnapshot,
+  StoreBreakerConfig,
+  StoreLink,
+  StoreSink,
+  StoreStatus,
+  TransitionCause,
+} from '../core/store.js';
+import type { CircuitState } from '../core/types.js';
+import { type BreakerKeys, breakerKeys } from './keys.js';
+import type { ResolvedRedisStoreOptions } from './options.js';
+import { type LuaScript, scripts } from './scripts.js';
+import type { ClusterView, EventMessage, ScriptReply } from './snapshot.js';
+
+/** What a link needs from its store. */
+export interface LinkHost {
+  readonly status: StoreStatus;
+  readonly options: ResolvedRedisStoreOptions;
+  /** Run a script; a failure has already been reported to the store (it goes degraded) when this rejects. */
+  exec(
+    script: LuaScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    onLate?: (reply: ScriptReply) => void,
+  ): Promise<ScriptReply>;
+  detach(link: RedisLink): void;
+}
+
+/** Granted without Redis: while degraded, or for a trip the quorum kept local. */
+const localLease: ProbeLease = { release() {} };
+
+const noop = () => {};
+
+/** Open-until times closer than this are the same (message latency, ms rounding): no re-adoption churn. */
+const SAME_UNTIL_MS = 50;
+
+interface LocalState {
+  readonly state: CircuitState;
+  readonly openUntil: number;
+}
+
+class RedisLease implements ProbeLease {
+  done = false;
+  constructor(
+    private readonly link: RedisLink,
+    readonly token: string,
+    readonly slot: number,
+  ) {}
+  release(outcome: 'success' | 'failure' | 'neutral'): void {
+    this.link.settle(this, outcome);
+  }
+}
+
+/**
+ * One breaker's connection to the shared state. The breaker keeps deciding locally; this link publishes its
+ * transitions (generation compare-and-set), pools its failures, asks for the cluster's probe lease, and
+ * adopts what other instances decided. Every Redis operation of one link runs in order (one queue), and
+ * none of them sits on the success path.
+ */
+export class RedisLink implements StoreLink {
+  readonly kind = 'redis';
+  readonly shared = true;
+  readonly keys: BreakerKeys;
+  /** Generation of the cluster state we last saw; -1 until the first read. */
+  private knownGen = -1;
+  /** Bumped whenever we adopt a generation made elsewhere: queued pushes based on older news are dropped. */
+  private remoteEpoch = 0;
+  /** The breaker's state as far as this link knows (its own transitions and what it adopted). */
+  private local: LocalState = { state: 'closed', openUntil: 0 };
+  /** A trip the quorum rule keeps to this instance. */
+  private localOnly = false;
+  /** The local state changed without reaching Redis: reconcile on the next read. */
+  private dirty = false;
+  private closed = false;
+  private tail: Promise<unknown> = Promise.resolve();
+  private pendingFails = 0;
+  private failSeq = 0;
+  private flushScheduled = false;
+  private readonly leases = new Set<RedisLease>();
+  /** A probe's transition waiting for its lease release (the breaker calls both in the same tick). */
+  private pendingProbe: {
+    state: CircuitState;
+    openUntil: number;
+    cause: TransitionCause | undefined;
+  } | null = null;
+  /** Another instance holds every probe slot until about then (Date.now ms): answer null without Redis. */
+  private busyUntil = 0;
+  private readonly leaseMs: number;
+
+  constructor(
+    private readonly host: LinkHost,
+    readonly id: string,
+    private readonly sink: StoreSink,
+    private readonly config: StoreBreakerConfig,
+  ) {
+    const slots = Math.max(1, Math.floor(config.halfOpenMaxCalls ?? 1));
+    this.keys = breakerKeys(host.options.prefix, sink.name, slots);
+    const timeout = Number.isFinite(config.halfOpenTimeout) ? config.halfOpenTimeout : host.options.keyTtl;
+    this.leaseMs = Math.max(1, Math.ceil(timeout + host.options.leaseGrace));
+  }
+
+  get status(): StoreStatus {
+    return this.host.status;
+  }
+
+  get name(): string {
+    return this.sink.name;
+  }
+
+  // ------------------------------------------------------------ StoreLink
+
+  transitioned(from: CircuitState, snapshot: SharedSnapshot, cause?: TransitionCause): void {
+    if (this.closed) return;
+    const to = snapshot.state;
+    this.local = { state: to, openUntil: snapshot.openUntil };
+    // OPEN -> HALF-OPEN follows from time on every instance alike; the probe lease decides who probes.
+    if (to === 'half-open') return;
+    if (this.host.options.quorum > 1 && cause !== 'manual') {
+      if (from === 'closed' && to === 'open') {
+        this.localOnly = true; // our own evidence protects us; the cluster opens on the quorum's
+        return;
+      }
+      if (this.localOnly && from === 'half-open') {
+        if (to === 'closed') this.localOnly = false;
+        return;
+      }
+    }
+    this.localOnly = false;
+    if (from === 'half-open' && this.leases.size > 0 && cause !== 'manual') {
+      const pending = { state: to, openUntil: snapshot.openUntil, cause };
+      this.pendingProbe = pending;
+      queueMicrotask(() => {
+        if (this.pendingProbe !== pending) return;
+        this.pendingProbe = null; // no lease release came with it (e.g. halfOpenTimeout): a plain transition
+        this.push(pending, false);
+      });
+      return;
+    }
+    this.push(this.local, cause === 'manual');
+  }
+
+  failed(): void {
+    if (this.closed || this.host.status === 'degraded' || this.knownGen < 0) return;
+    this.pendingFails++;
+    if (this.flushScheduled) return;
+    // Failures of one event-loop turn go in one script call (a burst of N failures costs one round trip).
+    this.flushScheduled = true;
+    setImmediate(() => this.flushFails());
+  }
+
+  recovered(): void {
+    if (this.closed || this.host.status === 'degraded' || this.knownGen < 0) return;
+    this.pendingFails = 0; // a success came after them: they no longer count
+    const gen = this.knownGen;
+    this.enqueue(async () => {
+      if (this.host.status === 'degraded') return;
+      await this.host.exec(scripts.recover, this.keys.all, [gen]);
+    }).catch(noop);
+  }
+
+  acquireProbe(): ProbeLease | null | Promise<ProbeLease | null> {
+    if (this.closed || this.host.status === 'degraded' || this.knownGen < 0 || this.localOnly)
+      return localLease;
+    if (Date.now() < this.busyUntil) return null;
+    return this.enqueue(async (): Promise<ProbeLease | null> => {
+      if (this.host.status === 'degraded') return localLease;
+      const token = randomUUID();
+      const reply = await this.host.exec(scripts.acquire, this.keys.all, [token, this.leaseMs], (late) => {
+        // Granted after we stopped waiting: hand the slot straight back.
+        if (late.verdict === '1') this.sendSettle(token, Number(late.extra[0]), '', 0).catch(noop);
+      });
+      if (reply.verdict === '1') {
+        this.knownGen = reply.gen;
+        const lease = new RedisLease(this, token, Number(reply.extra[0]));
+        this.leases.add(lease);
+        return lease;
+      }
+      if (reply.verdict === '2') {
+        const wait = Math.max(0, Number(reply.extra[0]));
+        this.busyUntil = Date.now() + Math.min(wait, this.host.options.refreshInterval);
+        return null;
+      }
+      if (reply.gen !== this.knownGen) {
+        this.accept(reply, '');
+        return null;
+      }
+      if (reply.state === 'closed') {
+        // Same generation yet closed: our trip never reached Redis. Probe locally; the next read pushes it.
+        this.dirty = true;
+        return localLease;
+      }
+      return null; // OPEN for a few more ms on the server's clock
+    }).catch(() => localLease);
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    this.host.detach(this);
+    for (const lease of this.leases) {
+      lease.done = true;
+      this.enqueue(() => this.sendSettle(lease.token, lease.slot, '', 0)).catch(noop);
+    }
+    this.leases.clear();
+    return this.tail.then(noop);
+  }
+
+  // ------------------------------------------------------------ from the store
+
+  /** Re-read the cluster state and reconcile (attach, backstop timer, rejoin). Rejects if Redis failed. */
+  sync(): Promise<void> {
+    return this.enqueue(async () => {
+      const view = await this.host.exec(scripts.read, this.keys.all, [this.host.options.keyTtl]);
+      await this.reconcile(view);
+    });
+  }
+
+  notifyStatus(status: StoreStatus, error: unknown): void {
+    if (!this.closed) this.sink.storeStatus(status, error);
+  }
+
+  onMessage(message: EventMessage): void {
+    if (this.closed) return;
+    if (message.kind === 'f') {
+      this.busyUntil = 0; // a probe slot came free: the next call may ask
+      return;
+    }
+    if (message.gen <= this.knownGen) return; // already known, or older news
+    this.accept(message, message.origin);
+  }
+
+  /** Called by a lease: give the slot back and, for a probe result, apply it in the same script. */
+  settle(lease: RedisLease, outcome: 'success' | 'failure' | 'neutral'): void {
+    if (lease.done) return;
+    lease.done = true;
+    this.leases.delete(lease);
+    const pending = this.pendingProbe;
+    this.pendingProbe = null;
+    if (this.closed) return;
+    if (pending !== null && outcome === 'neutral') {
+      this.enqueue(() => this.sendSettle(lease.token, lease.slot, '', 0)).catch(noop);
+      this.push(pending, false);
+      return;
+    }
+    if (this.host.status === 'degraded') {
+      if (pending !== null) this.dirty = true;
+      return;
+    }
+    this.enqueue(async () => {
+      const reply = await this.sendSettle(
+        lease.token,
+        lease.slot,
+        pending?.state ?? '',
+        pending?.openUntil ?? 0,
+      );
+      if (reply.verdict === '1') {
+        this.knownGen = reply.gen;
+        this.dirty = false;
+      } else if (reply.verdict === '0') {
+        // The lease had expired or the state moved on: the result is void and the cluster's state stands.
+        this.accept(reply, '');
+      }
+    }).catch(() => {
+      if (pending !== null) this.dirty = true;
+    });
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private now(): number {
+    return this.config.now ? this.config.now() : Date.now();
+  }
+
+  private enqueue<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(op);
+    this.tail = run.then(noop, noop);
+    return run;
+  }
+
+  private sendSettle(token: string, slot: number, state: string, openUntil: number): Promise<ScriptReply> {
+    const remaining = state === 'open' ? Math.round(openUntil - this.now()) : 0;
+    const o = this.host.options;
+    return this.host.exec(scripts.settle, this.keys.all, [
+      token,
+      slot,
+      state,
+      remaining,
+      this.id,
+      o.keyTtl,
+      this.keys.channel,
+    ]);
+  }
+
+  /** Publish a local transition (compare-and-set on the generation we know; `force` for manual actions). */
+  private push(snapshot: LocalState, force: boolean): void {
+    this.dirty = true; // until Redis confirms
+    if (this.host.status === 'degraded' || this.knownGen < 0) return;
+    const epoch = this.remoteEpoch;
+    this.enqueue(async () => {
+      // News from another instance arrived after this transition and the breaker adopted it: ours is moot.
+      if (!force && epoch !== this.remoteEpoch) {
+        this.dirty = false;
+        return;
+      }
+      if (this.host.status === 'degraded') return;
+      await this.sendTransition(snapshot, force ? -1 : this.knownGen);
+    }).catch(noop);
+  }
+
+  private async sendTransition(snapshot: LocalState, expectedGen: number): Promise<void> {
+    let state = snapshot.state;
+    let remaining = 0;
+    if (state === 'half-open') state = 'open'; // an OPEN whose time is up: probing time, cluster-wide
+    if (state === 'open') remaining = Math.max(0, Math.round(snapshot.openUntil - this.now()));
+    const o = this.host.options;
+    const reply = await this.host.exec(scripts.transition, this.keys.all, [
+      expectedGen,
+      state,
+      remaining,
+      this.id,
+      o.keyTtl,
+      this.keys.channel,
+    ]);
+    this.dirty = false;
+    if (reply.verdict === '1') this.knownGen = reply.gen;
+    else this.accept(reply, ''); // lost the race: the cluster's state wins
+  }
+
+  private flushFails(): void {
+    this.flushScheduled = false;
+    const count = this.pendingFails;
+    this.pendingFails = 0;
+    if (count === 0 || this.closed || this.host.status === 'degraded') return;
+    const gen = this.knownGen;
+    const seq = ++this.failSeq;
+    const o = this.host.options;
+    const c = this.config;
+    this.enqueue(async () => {
+      if (this.host.status === 'degraded') return;
+      const reply = await this.host.exec(scripts.fail, this.keys.all, [
+        gen,
+        count,
+        this.id,
+        seq,
+        c.failMax,
+        c.failWindow ?? 0,
+        o.quorum,
+        Math.max(0, Math.round(c.nextOpenDuration())),
+        o.keyTtl,
+        this.keys.channel,
+      ]);
+      // 1: our report opened the cluster; 0: the state had moved on. Either way, follow the cluster.
+      if (reply.verdict !== '2' && reply.gen !== this.knownGen) this.accept(reply, '');
+    }).catch(noop);
+  }
+
+  private effective(now: number): CircuitState {
+    const l = this.local;
+    return l.state === 'open' && l.openUntil <= now ? 'half-open' : l.state;
+  }
+
+  /** Bring local and cluster state together after a read. */
+  private async reconcile(view: ScriptReply): Promise<void> {
+    const now = this.now();
+    const local = this.effective(now);
+    const protective = local === 'open' || local === 'half-open' || local === 'isolated';
+    // The state vanished (Redis restarted without persistence, or the key expired) while we knew one.
+    const lost = view.gen === 0 && this.knownGen > 0;
+    if (protective && !this.localOnly && view.state === 'closed' && (this.dirty || lost)) {
+      // Never lose an OPEN: what this instance saw while Redis was away becomes the cluster's state.
+      await this.sendTransition(this.local, view.gen);
+      return;
+    }
+    if (this.dirty && view.gen === this.knownGen && !this.localOnly) {
+      // Nothing happened elsewhere meanwhile: our newer local decision stands.
+      if (this.clusterEquivalent(view, now)) this.dirty = false;
+      else await this.sendTransition(this.local, view.gen);
+      return;
+    }
+    this.dirty = false;
+    if (view.gen !== this.knownGen) this.accept(view, '');
+  }
+
+  private clusterEquivalent(view: ClusterView, now: number): boolean {
+    const clusterEffective = view.state === 'open' && view.remaining <= 0 ? 'half-open' : view.state;
+    return clusterEffective === this.effective(now);
+  }
+
+  /** Take the cluster's state as ours: tell the breaker unless it is already there. */
+  private accept(view: ClusterView, origin: string): void {
+    if (view.gen !== this.knownGen) this.remoteEpoch++;
+    this.knownGen = view.gen;
+    this.busyUntil = 0;
+    if (origin === this.id) return; // our own transition coming back
+    const now = this.now();
+    if (this.localOnly && view.state === 'closed') return; // the quorum has not spoken; keep our own trip
+    this.localOnly = false;
+    const target: LocalState =
+      view.state === 'open'
+        ? { state: 'open', openUntil: now + view.remaining }
+        : { state: view.state, openUntil: 0 };
+    const current = this.effective(now);
+    const wanted = view.state === 'open' && view.remaining <= 0 ? 'half-open' : view.state;
+    if (
+      current === wanted &&
+      (wanted !== 'open' || Math.abs(this.local.openUntil - target.openUntil) < SAME_UNTIL_MS)
+    )
+      return;
+    this.local = target;
+    try {
+      this.sink.adopt(target);
+    } catch {
+      // The breaker's own problem; the shared state is unaffected.
+    }
+  }
+}

@@ -1,0 +1,85 @@
+import type { Redis } from 'ioredis';
+import { StoreUnavailableError } from './errors.js';
+import type { LuaScript } from './scripts.js';
+import { parseReply, type ScriptReply } from './snapshot.js';
+
+/**
+ * Runs our scripts so that nothing ever waits on an unreachable Redis: a command is only sent on a ready
+ * connection (no offline queue, whatever the user's client is configured with), and it gives up after
+ * `timeoutMs`. The one wait allowed is for the very first connection, bounded by the same timeout.
+ */
+export class CommandRunner {
+  private everReady: boolean;
+
+  constructor(
+    private readonly client: Redis,
+    private readonly timeoutMs: number,
+  ) {
+    this.everReady = client.status === 'ready';
+  }
+
+  markReady(): void {
+    this.everReady = true;
+  }
+
+  /**
+   * Run `script`. `onLate` receives a reply that arrives after we gave up (e.g. a lease granted too late,
+   * which the caller must hand back).
+   */
+  async exec(
+    script: LuaScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    onLate?: (reply: ScriptReply) => void,
+  ): Promise<ScriptReply> {
+    const started = Date.now();
+    if (this.client.status !== 'ready') await this.firstConnection();
+    const left = Math.max(1, this.timeoutMs - (Date.now() - started));
+    let timedOut = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const work = script.run(this.client, keys, args).then(parseReply);
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        reject(new StoreUnavailableError(`${script.name} timed out after ${this.timeoutMs} ms`));
+      }, left);
+    });
+    // A reply after the deadline goes to onLate; an error after it is of no interest to anyone.
+    work.then(
+      (reply) => {
+        if (timedOut) onLate?.(reply);
+      },
+      () => {},
+    );
+    try {
+      return await Promise.race([work, deadline]);
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw err;
+      throw new StoreUnavailableError(`${script.name} failed: ${(err as Error)?.message ?? String(err)}`, {
+        cause: err,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private firstConnection(): Promise<void> {
+    const client = this.client;
+    const status = client.status;
+    if (this.everReady || (status !== 'wait' && status !== 'connecting' && status !== 'connect')) {
+      return Promise.reject(new StoreUnavailableError(`connection is ${status}`));
+    }
+    if (status === 'wait') client.connect().catch(() => {});
+    return new Promise((resolve, reject) => {
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        client.off('ready', onReady);
+        reject(new StoreUnavailableError(`not connected within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      client.once('ready', onReady);
+    });
+  }
+}

@@ -1,0 +1,357 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import type { ProbeLease, StoreLink } from 'tripswitch';
+import { RedisStore, type RedisStoreOptions } from 'tripswitch/redis';
+import { type RedisServer, skipWithoutRedis, startRedisServer } from '../helpers/redis-server.js';
+import {
+  breakerConfig,
+  eventually,
+  type RecordingSink,
+  recordingSink,
+  sleep,
+  uniqueName,
+} from './support.js';
+
+const PREFIX = 'tst-store';
+
+describe('RedisStore against a real redis-server', { skip: skipWithoutRedis() }, () => {
+  let server: RedisServer;
+  let raw: Redis;
+  const stores: RedisStore[] = [];
+
+  before(async () => {
+    server = await startRedisServer();
+    raw = new Redis(server.url);
+  });
+  after(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    raw.disconnect();
+    await server.stop();
+  });
+
+  function store(options: Partial<RedisStoreOptions> = {}): RedisStore {
+    const s = new RedisStore({
+      url: server.url,
+      prefix: PREFIX,
+      logger: false,
+      refreshInterval: 60_000,
+      ...options,
+    });
+    stores.push(s);
+    return s;
+  }
+  const stateKey = (name: string) => `${PREFIX}:{${name}}:state`;
+  const serverNow = async () => {
+    const [s, us] = await raw.time();
+    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+  };
+
+  test('a transition in one instance is adopted by another through pub/sub', async () => {
+    const name = uniqueName('pubsub');
+    const [a, b] = [store(), store()]; // refreshInterval 60 s: only pub/sub can deliver in time
+    const sa = recordingSink(name);
+    const sb = recordingSink(name);
+    const la = a.attach(sa, breakerConfig());
+    b.attach(sb, breakerConfig());
+    await Promise.all([a.refresh(), b.refresh()]);
+    la.transitioned('closed', { state: 'open', openUntil: Date.now() + 30_000 });
+    await eventually('B adopts OPEN', () => sb.last()?.state === 'open');
+    assert.ok(Math.abs(sb.last()!.openUntil - (Date.now() + 30_000)) < 2_000, 'open-until carried over');
+    assert.equal(sa.adopted.length, 0, 'A does not re-adopt its own transition');
+    assert.equal(await raw.hget(stateKey(name), 'state'), 'open');
+    la.transitioned('open', { state: 'closed', openUntil: 0 }, 'manual');
+    await eventually('B adopts CLOSED', () => sb.last()?.state === 'closed');
+  });
+
+  test('the periodic re-read catches a change whose message was missed', async () => {
+    const name = uniqueName('backstop');
+    const s = store({ refreshInterval: 50 });
+    const sink = recordingSink(name);
+    s.attach(sink, breakerConfig());
+    await s.refresh();
+    // Written behind the store's back, without a message: only the re-read can see it.
+    const now = await serverNow();
+    await raw.hset(stateKey(name), { state: 'isolated', gen: String(now), until: '0', by: 'test' });
+    await eventually('re-read adopts ISOLATED', () => sink.last()?.state === 'isolated');
+  });
+
+  test('a breaker attached while the cluster is OPEN starts OPEN', async () => {
+    const name = uniqueName('late-joiner');
+    const a = store();
+    const la = a.attach(recordingSink(name), breakerConfig());
+    await a.refresh();
+    la.transitioned('closed', { state: 'open', openUntil: Date.now() + 10_000 });
+    await a.refresh(); // queue drained: the transition is in Redis
+    const late = recordingSink(name);
+    store().attach(late, breakerConfig());
+    await eventually('late joiner adopts OPEN', () => late.last()?.state === 'open');
+  });
+
+  test('exactly one probe lease across many concurrent acquirers in many instances', async () => {
+    const name = uniqueName('lease');
+    const links: StoreLink[] = [];
+    const sinks: RecordingSink[] = [];
+    for (let i = 0; i < 12; i++) {
+      const sink = recordingSink(name);
+      sinks.push(sink);
+      links.push(store().attach(sink, breakerConfig()));
+    }
+    await Promise.all(stores.map((s) => s.refresh()));
+    links[0]!.transitioned('closed', { state: 'open', openUntil: Date.now() }); // probing time at once
+    await eventually('every other instance adopts OPEN', () =>
+      sinks.slice(1).every((s) => s.last()?.state === 'open'),
+    );
+    const attempts: Array<ProbeLease | null | Promise<ProbeLease | null>> = [];
+    for (let round = 0; round < 10; round++) for (const link of links) attempts.push(link.acquireProbe());
+    const results = await Promise.all(attempts);
+    const granted = results.filter((r) => r !== null);
+    assert.equal(results.length, 120);
+    assert.equal(granted.length, 1, 'one lease in the whole cluster');
+    // Handing it back (neutral) frees the slot for someone else.
+    granted[0]!.release('neutral');
+    let next: ProbeLease | null = null;
+    for (let i = 0; i < 100 && next === null; i++) {
+      next = await links[5]!.acquireProbe();
+      if (next === null) await sleep(20);
+    }
+    assert.notEqual(next, null);
+  });
+
+  test('a probe success inside its lease closes the cluster; every instance follows', async () => {
+    const name = uniqueName('probe-ok');
+    const sa = recordingSink(name);
+    const sb = recordingSink(name);
+    const la = store().attach(sa, breakerConfig());
+    store().attach(sb, breakerConfig());
+    await Promise.all(stores.map((s) => s.refresh()));
+    la.transitioned('closed', { state: 'open', openUntil: Date.now() });
+    await eventually('B adopts OPEN', () => sb.last()?.state === 'open');
+    const lease = await la.acquireProbe();
+    assert.ok(lease);
+    // The breaker reports the transition and then releases, in the same tick.
+    la.transitioned('half-open', { state: 'closed', openUntil: 0 });
+    lease.release('success');
+    await eventually('B adopts CLOSED', () => sb.last()?.state === 'closed');
+    assert.equal(await raw.hget(stateKey(name), 'state'), 'closed');
+    assert.equal(await raw.exists(`${PREFIX}:{${name}}:probe:0`), 0, 'lease deleted');
+  });
+
+  test('a probe result that arrives after its lease expired is ignored', async () => {
+    const name = uniqueName('probe-late');
+    const s = store({ leaseGrace: 0 });
+    const sink = recordingSink(name);
+    const link = s.attach(sink, breakerConfig({ halfOpenTimeout: 100 }));
+    await s.refresh();
+    link.transitioned('closed', { state: 'open', openUntil: Date.now() });
+    await s.refresh();
+    const lease = await link.acquireProbe();
+    assert.ok(lease);
+    await sleep(250);
+    assert.equal(await raw.exists(`${PREFIX}:{${name}}:probe:0`), 0, 'lease expired in Redis');
+    link.transitioned('half-open', { state: 'closed', openUntil: 0 });
+    lease.release('success');
+    await eventually('the cluster state (OPEN) is re-adopted', () => sink.last()?.state === 'open');
+    assert.equal(await raw.hget(stateKey(name), 'state'), 'open', 'cluster not closed by the late result');
+  });
+
+  test('clock skew of ten minutes changes nothing: times travel as durations on server time', async () => {
+    const name = uniqueName('skew');
+    const skew = 600_000;
+    const skewed = recordingSink(name);
+    const normal = recordingSink(name);
+    const ls = store().attach(skewed, breakerConfig({ now: () => Date.now() + skew }));
+    const ln = store().attach(normal, breakerConfig());
+    await Promise.all(stores.map((s) => s.refresh()));
+    ln.transitioned('closed', { state: 'open', openUntil: Date.now() + 20_000 });
+    await eventually('skewed instance adopts', () => skewed.last()?.state === 'open');
+    assert.ok(
+      Math.abs(skewed.last()!.openUntil - (Date.now() + skew + 20_000)) < 2_000,
+      'on the skewed clock',
+    );
+    const until = Number(await raw.hget(stateKey(name), 'until'));
+    assert.ok(Math.abs(until - (await serverNow()) - 20_000) < 2_000, 'server stores server time');
+    // And the other way round: the skewed instance opens for 20 s of its own clock.
+    ls.transitioned('open', { state: 'open', openUntil: Date.now() + skew + 45_000 }, 'manual');
+    await eventually('normal instance adopts', () => (normal.last()?.openUntil ?? 0) > Date.now() + 30_000);
+    assert.ok(Math.abs(normal.last()!.openUntil - (Date.now() + 45_000)) < 2_000, 'on the normal clock');
+  });
+
+  test('concurrent trips of two instances end in one cluster state (generation compare-and-set)', async () => {
+    const name = uniqueName('cas');
+    const sa = recordingSink(name);
+    const sb = recordingSink(name);
+    const la = store().attach(sa, breakerConfig());
+    const lb = store().attach(sb, breakerConfig());
+    await Promise.all(stores.map((s) => s.refresh()));
+    la.transitioned('closed', { state: 'open', openUntil: Date.now() + 10_000 });
+    lb.transitioned('closed', { state: 'open', openUntil: Date.now() + 40_000 });
+    await sleep(100);
+    await Promise.all(stores.map((s) => s.refresh()));
+    const gen = await raw.hget(stateKey(name), 'gen');
+    const until = Number(await raw.hget(stateKey(name), 'until'));
+    const remaining = until - (await serverNow());
+    // Exactly one of the two won; the loser adopted the winner's open-until.
+    const winnerIsA = remaining < 25_000;
+    const loser = winnerIsA ? sb : sa;
+    assert.equal(loser.last()?.state, 'open');
+    assert.ok(Math.abs(loser.last()!.openUntil - (Date.now() + remaining)) < 2_000);
+    assert.equal((winnerIsA ? sa : sb).adopted.length, 0);
+    assert.ok(Number(gen) > 0);
+  });
+
+  test('failures are pooled: the cluster opens on the cluster’s evidence', async () => {
+    const name = uniqueName('pool');
+    const sinks = [recordingSink(name), recordingSink(name), recordingSink(name)];
+    const cfg = breakerConfig({ failMax: 3, nextOpenDuration: () => 30_000 });
+    const links = sinks.map((sink) => store().attach(sink, cfg));
+    await Promise.all(stores.map((s) => s.refresh()));
+    for (const link of links) link.failed(1); // one failure each: no instance reaches failMax alone
+    await eventually('all adopt OPEN', () => sinks.every((s) => s.last()?.state === 'open'));
+    for (const s of sinks) assert.ok(Math.abs(s.last()!.openUntil - (Date.now() + 30_000)) < 2_000);
+  });
+
+  test('consecutive semantics: a recovery resets the pooled count', async () => {
+    const name = uniqueName('recover');
+    const sa = recordingSink(name);
+    const sb = recordingSink(name);
+    const la = store().attach(sa, breakerConfig({ failMax: 3 }));
+    const lb = store().attach(sb, breakerConfig({ failMax: 3 }));
+    await Promise.all(stores.map((s) => s.refresh()));
+    const fails = `${PREFIX}:{${name}}:fails`;
+    la.failed(1);
+    la.failed(2);
+    await sleep(20);
+    await Promise.all(stores.map((s) => s.refresh()));
+    assert.equal(await raw.zcard(fails), 2);
+    la.recovered();
+    await Promise.all(stores.map((s) => s.refresh()));
+    assert.equal(await raw.zcard(fails), 0);
+    lb.failed(1);
+    lb.failed(2);
+    await sleep(50);
+    await Promise.all(stores.map((s) => s.refresh()));
+    assert.equal(await raw.zcard(fails), 2);
+    assert.notEqual(await raw.hget(stateKey(name), 'state'), 'open');
+    assert.equal(sb.adopted.length + sa.adopted.length, 0);
+  });
+
+  test('failWindow: pooled failures older than the window no longer count', async () => {
+    const name = uniqueName('window');
+    const s = store();
+    const sink = recordingSink(name);
+    const link = s.attach(sink, breakerConfig({ failMax: 3, failWindow: 200 }));
+    await s.refresh();
+    link.failed(1);
+    link.failed(2);
+    await sleep(20);
+    await s.refresh();
+    await sleep(300);
+    link.failed(1);
+    await sleep(20);
+    await s.refresh();
+    assert.equal(await raw.zcard(`${PREFIX}:{${name}}:fails`), 1);
+    assert.notEqual(await raw.hget(stateKey(name), 'state'), 'open');
+    assert.equal(sink.adopted.length, 0);
+  });
+
+  test('quorum: the cluster opens only when enough distinct instances failed; a lone trip stays local', async () => {
+    const name = uniqueName('quorum');
+    const sa = recordingSink(name);
+    const sb = recordingSink(name);
+    const la = store({ quorum: 2 }).attach(sa, breakerConfig({ failMax: 3 }));
+    const lb = store({ quorum: 2 }).attach(sb, breakerConfig({ failMax: 3 }));
+    await Promise.all(stores.map((s) => s.refresh()));
+    for (let i = 1; i <= 5; i++) la.failed(i);
+    la.transitioned('closed', { state: 'open', openUntil: Date.now() + 5_000 }); // A's own trip
+    await sleep(50);
+    await Promise.all(stores.map((s) => s.refresh()));
+    assert.notEqual(await raw.hget(stateKey(name), 'state'), 'open', 'one instance is not a quorum');
+    assert.equal(sb.adopted.length, 0);
+    assert.equal(sa.adopted.length, 0, 'A keeps its local OPEN');
+    assert.notEqual(await la.acquireProbe(), null, 'A probes on its own');
+    lb.failed(1);
+    await eventually('B adopts the cluster OPEN', () => sb.last()?.state === 'open');
+    assert.equal(await raw.hget(stateKey(name), 'state'), 'open');
+  });
+
+  test('every key the store writes has a TTL; no key without one', async () => {
+    const name = uniqueName('ttl');
+    const s = store({ keyTtl: 60_000 });
+    const sink = recordingSink(name);
+    const link = s.attach(sink, breakerConfig({ failMax: 10 }));
+    await s.refresh();
+    link.failed(1); // fails + reporters
+    await sleep(20);
+    await s.refresh();
+    link.transitioned('closed', { state: 'open', openUntil: Date.now() }); // state
+    await s.refresh();
+    const other = store().attach(recordingSink(name), breakerConfig({ failMax: 10 }));
+    await Promise.all(stores.map((x) => x.refresh()));
+    const lease = await other.acquireProbe(); // probe slot
+    assert.ok(lease);
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await raw.scan(cursor, 'MATCH', `${PREFIX}:{${name}}:*`, 'COUNT', 100);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    assert.ok(keys.includes(stateKey(name)) && keys.some((k) => k.endsWith(':probe:0')), keys.join(','));
+    for (const key of keys) {
+      const ttl = await raw.pttl(key);
+      assert.ok(ttl > 0, `${key} has a TTL (got ${ttl})`);
+    }
+    // A failure streak before the transition had its own TTL too (deleted by the transition since).
+    assert.equal(await raw.exists(`${PREFIX}:{${name}}:fails`), 0);
+  });
+
+  test('hash tags keep a breaker’s keys in one slot, whatever its name', async () => {
+    const name = `we{ir}d}${uniqueName('tag')}`;
+    const s = store();
+    const sink = recordingSink(name);
+    const link = s.attach(sink, breakerConfig());
+    await s.refresh();
+    link.transitioned('closed', { state: 'open', openUntil: Date.now() + 5_000 });
+    await s.refresh();
+    const keys = await raw.keys(`${PREFIX}:{we%7Bir%7Dd%7D*`); // test-only inspection; the store never uses KEYS
+    assert.equal(keys.length, 1);
+    assert.match(keys[0]!, /^tst-store:\{we%7Bir%7Dd%7D[^{}]*\}:state$/);
+    // Redis Cluster hashes only the part between the first '{' and the next '}': the same for every key.
+    const tag = (key: string) => key.slice(key.indexOf('{') + 1, key.indexOf('}', key.indexOf('{') + 1));
+    const base = keys[0]!.replace(/:state$/, '');
+    const tags = ['state', 'fails', 'reporters', 'probe:0', 'events'].map((suffix) =>
+      tag(`${base}:${suffix}`),
+    );
+    assert.equal(new Set(tags).size, 1);
+    assert.ok(
+      tags[0]!.endsWith(
+        name.replace(/[{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).slice(-8),
+      ),
+    );
+  });
+});
+
+describe('RedisStore options', () => {
+  test('invalid options throw RangeError/TypeError naming the option', () => {
+    const cases: Array<[RedisStoreOptions, ErrorConstructor, RegExp]> = [
+      [{ commandTimeout: 0 }, RangeError, /commandTimeout/],
+      [{ refreshInterval: Number.NaN }, TypeError, /refreshInterval/],
+      [{ quorum: 1.5 }, RangeError, /quorum.*integer/],
+      [{ keyTtl: -1 }, RangeError, /keyTtl/],
+      [{ leaseGrace: Number.POSITIVE_INFINITY }, RangeError, /leaseGrace/],
+      [{ prefix: 'a{b}' }, TypeError, /prefix/],
+      [{ client: {} as Redis, url: 'redis://127.0.0.1:1' }, TypeError, /either client/],
+    ];
+    for (const [options, type, message] of cases) {
+      assert.throws(
+        () => new RedisStore({ logger: false, ...options }),
+        (err: unknown) => {
+          assert.ok(err instanceof type, `${JSON.stringify(options)} -> ${String(err)}`);
+          assert.match((err as Error).message, message);
+          return true;
+        },
+      );
+    }
+  });
+});
