@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../../src/adapters/db/database.js';
 import { JobRepository } from '../../src/adapters/db/jobs.js';
+import { LATEST_SCHEMA_VERSION } from '../../src/adapters/db/migrations.js';
 import { ensureUsers } from '../../src/adapters/db/users.js';
-import { tempDatabase } from './tmp-db.js';
+import { tempDatabase, tempDir } from './tmp-db.js';
 
 const T0 = 1_700_000_000_000;
 const LEASE = 30_000;
@@ -104,38 +106,51 @@ describe('jobs: claiming', () => {
     const { path, jobs } = setup(t);
     const total = 120;
     for (let i = 0; i < total; i++) jobs.enqueueJob('alice', `q${i}`, {}, { runAt: 0 });
-    const child = fileURLToPath(new URL('./claimer-child.ts', import.meta.url));
-    const runs = await Promise.all(
-      ['p1', 'p2', 'p3', 'p4'].map(
-        (owner) =>
-          new Promise<string[]>((resolve, reject) => {
-            const proc = spawn(
-              process.execPath,
-              ['--conditions=development', '--import', 'tsx', child, path, owner],
-              { stdio: ['ignore', 'pipe', 'pipe'] },
-            );
-            let out = '';
-            let err = '';
-            proc.stdout.on('data', (d: Buffer) => {
-              out += d.toString();
-            });
-            proc.stderr.on('data', (d: Buffer) => {
-              err += d.toString();
-            });
-            proc.on('error', reject);
-            proc.on('close', (code) => {
-              if (code === 0) resolve(JSON.parse(out) as string[]);
-              else reject(new Error(`claimer ${owner} exited ${code}: ${err}`));
-            });
-          }),
-      ),
-    );
+    const runs = await runClaimers(path, ['p1', 'p2', 'p3', 'p4']);
     const all = runs.flat();
     assert.equal(all.length, total, 'every job claimed exactly once in total');
     assert.equal(new Set(all).size, total, 'no job claimed twice');
     assert.deepEqual(jobs.countJobs(), { queued: 0, running: 0, done: total, failed: 0 });
   });
+
+  test('processes opening a brand-new file at once migrate it exactly once', async (t) => {
+    const path = join(tempDir(t), 'fresh', 'race.db');
+    const runs = await runClaimers(path, ['m1', 'm2', 'm3', 'm4']);
+    assert.deepEqual(runs, [[], [], [], []]);
+    const db = openDatabaseFor(t, path);
+    assert.equal(db.pragma('user_version', { simple: true }), LATEST_SCHEMA_VERSION);
+  });
 });
+
+/** Runs one claimer-child process per owner against the file at `path`; resolves with each one's claims. */
+function runClaimers(path: string, owners: string[]): Promise<string[][]> {
+  const child = fileURLToPath(new URL('./claimer-child.ts', import.meta.url));
+  return Promise.all(
+    owners.map(
+      (owner) =>
+        new Promise<string[]>((resolve, reject) => {
+          const proc = spawn(
+            process.execPath,
+            ['--conditions=development', '--import', 'tsx', child, path, owner],
+            { stdio: ['ignore', 'pipe', 'pipe'] },
+          );
+          let out = '';
+          let err = '';
+          proc.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+          });
+          proc.stderr.on('data', (d: Buffer) => {
+            err += d.toString();
+          });
+          proc.on('error', reject);
+          proc.on('close', (code) => {
+            if (code === 0) resolve(JSON.parse(out) as string[]);
+            else reject(new Error(`claimer ${owner} exited ${code}: ${err}`));
+          });
+        }),
+    ),
+  );
+}
 
 function openDatabaseFor(t: TestContext, path: string) {
   const db = openDatabase(path);

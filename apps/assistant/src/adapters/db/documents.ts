@@ -46,7 +46,7 @@ interface SearchRow {
   id: string;
   title: string;
   excerpt: string;
-  rank: number;
+  bm25_score: number;
 }
 
 function requireText(value: unknown, field: string, max: number): string {
@@ -102,10 +102,10 @@ export class DocumentRepository {
     this.#search = db.prepare(
       `SELECT d.id AS id, d.title AS title,
               snippet(documents_fts, 1, '', '', '…', 64) AS excerpt,
-              bm25(documents_fts, 2.0, 1.0) AS rank
+              bm25(documents_fts, 2.0, 1.0) AS bm25_score
        FROM documents_fts JOIN documents d ON d.seq = documents_fts.rowid
        WHERE documents_fts MATCH ? AND d.user_id = ?
-       ORDER BY rank LIMIT ?`,
+       ORDER BY bm25_score LIMIT ?`,
     );
   }
 
@@ -163,7 +163,7 @@ export class DocumentRepository {
       documentId: r.id,
       title: r.title,
       text: clip(r.excerpt, PASSAGE_MAX_CHARS),
-      score: -r.rank,
+      score: -r.bm25_score,
     }));
   }
 }
