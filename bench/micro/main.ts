@@ -1,0 +1,54 @@
+/**
+ * `npm run bench`: every micro-benchmark suite in one process, one Markdown table of ratios measured in the
+ * same run, also written to bench/results/micro-latest.{md,json}.
+ *
+ * Flags: `--quick` (small counts, for a fast look), `--only=success,rejection` (suite ids).
+ * Suites come from ./suites.ts (add new ones there, e.g. the Redis rows).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { machineInfo } from '../lib/machine.js';
+import { type Report, renderJson, renderMarkdown, type SuiteOutcome } from '../lib/report.js';
+import { FULL_SCALE, QUICK_SCALE } from '../lib/suite.js';
+import { suites } from './suites.js';
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const only = args
+    .find((a) => a.startsWith('--only='))
+    ?.slice('--only='.length)
+    .split(',');
+  const scale = quick ? QUICK_SCALE : FULL_SCALE;
+  if (typeof (globalThis as { gc?: unknown }).gc !== 'function') {
+    console.error('note: run with --expose-gc (npm run bench does) for steadier memory figures');
+  }
+  const log = (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  };
+  const started = performance.now();
+  const outcomes: SuiteOutcome[] = [];
+  for (const suite of suites) {
+    if (only !== undefined && !only.includes(suite.id)) continue;
+    log(`… ${suite.title}`);
+    const t0 = performance.now();
+    const result = await suite.run({ scale, log });
+    outcomes.push({ id: suite.id, title: suite.title, result, seconds: (performance.now() - t0) / 1000 });
+  }
+  const report: Report = {
+    machine: machineInfo(),
+    scale: quick ? 'quick' : 'full',
+    seconds: (performance.now() - started) / 1000,
+    suites: outcomes,
+  };
+  const markdown = renderMarkdown(report);
+  process.stdout.write(markdown);
+  const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'micro-latest.md'), markdown);
+  writeFileSync(join(dir, 'micro-latest.json'), renderJson(report));
+  log(`wrote ${join(dir, 'micro-latest.md')} and micro-latest.json`);
+}
+
+await main();

@@ -1,0 +1,12 @@
+/**
+ * Every micro-benchmark suite, in run order. To add one (e.g. the Redis-mode rows): export a `Suite`
+ * (see ../lib/suite.ts) from a file in this folder and append it here; `main.ts` needs no change.
+ */
+import type { Suite } from '../lib/suite.js';
+import { memorySuite } from './memory.js';
+import { pipelineSuite } from './pipeline.js';
+import { rejectionSuite } from './rejection.js';
+import { soakSuite } from './soak.js';
+import { successSuite } from './success.js';
+
+export const suites: Suite[] = [successSuite, rejectionSuite, memorySuite, soakSuite, pipelineSuite];
