@@ -40,3 +40,6 @@ export type { CallContext, CircuitState, Clock, Operation, Policy, RetryAfterHin
 export { defaultContext, neverAbortedSignal, retryAfterOf, systemClock } from './core/types.js';
 export type { LoggerLike } from './integrations/logging.js';
 export { loggingListener } from './integrations/logging.js';
+export * from './policies/index.js';
+export type { BreakerRegistryOptions, BreakerSnapshot, RemovalReason } from './registry.js';
+export { BreakerRegistry } from './registry.js';

@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import { type CircuitBreaker, CircuitOpenError } from 'tripswitch';
+import type { JobQueue, JobStatus, JobView, QueryResponse } from '../../domain/types.js';
+import type { JobRepository } from '../db/jobs.js';
+import { toJobView } from './job-view.js';
+
+export interface SqliteJobQueueOptions {
+  repo: JobRepository;
+  /** Produces the answer for a job (the model only, no fallbacks). */
+  run(userId: string, query: string, signal: AbortSignal): Promise<QueryResponse>;
+  /** The breaker guarding the model: the worker does not claim jobs while it is open. */
+  breaker: CircuitBreaker;
+  /** Lease per claimed job; a job whose worker died is claimed again after it. Must exceed the LLM timeout. */
+  leaseMs: number;
+  /** Longest sleep between looks at the table when idle. Default 1000 ms. */
+  idleMs?: number;
+  logger?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+  now?: () => number;
+}
+
+/**
+ * The embedded durable queue: jobs live in SQLite, a worker in this process claims them with a lease.
+ * Nothing is lost across a crash: a running job whose lease expires is claimed again by the next worker.
+ * The worker only claims when the breaker admits calls, so an outage costs no attempts.
+ */
+export class SqliteJobQueue implements JobQueue {
+  readonly kind = 'sqlite';
+  readonly owner = `worker-${randomUUID()}`;
+  readonly #o: SqliteJobQueueOptions;
+  readonly #now: () => number;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #abort = new AbortController();
+  #started = false;
+
+  constructor(options: SqliteJobQueueOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async enqueue(userId: string, query: string): Promise<string> {
+    const job = this.#o.repo.enqueueJob(userId, query, {}, { maxAttempts: 20 });
+    this.#wake(0);
+    return job.id;
+  }
+
+  async get(userId: string, id: string): Promise<JobView | null> {
+    const job = this.#o.repo.getJob(userId, id);
+    return job ? toJobView(job) : null;
+  }
+
+  async counts(): Promise<Record<JobStatus, number>> {
+    return this.#o.repo.countJobs();
+  }
+
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#abort = new AbortController();
+    this.#wake(0);
+  }
+
+  /** Stops claiming, aborts the job in progress (it stays claimable after its lease) and waits for it. */
+  async stop(): Promise<void> {
+    this.#started = false;
+    clearTimeout(this.#timer);
+    this.#abort.abort(new Error('queue stopping'));
+    await this.#running;
+  }
+
+  #wake(delayMs: number): void {
+    if (!this.#started || this.#running) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#running = this.#drain().finally(() => {
+        this.#running = undefined;
+      });
+    }, delayMs);
+    this.#timer.unref();
+  }
+
+  async #drain(): Promise<void> {
+    const { repo, breaker, leaseMs } = this.#o;
+    const idle = this.#o.idleMs ?? 1000;
+    let next = idle;
+    while (this.#started) {
+      const state = breaker.state;
+      if (state === 'open' || state === 'isolated') {
+        // Back off while the circuit is open: wake when a probe may run.
+        next = Math.min(Math.max(breaker.retryAfter, 50), 5_000);
+        break;
+      }
+      const job = repo.claimNextJob(this.owner, this.#now(), leaseMs);
+      if (!job) {
+        const due = repo.nextDueAt();
+        next = due === null ? idle : Math.min(Math.max(due - this.#now(), 10), idle);
+        break;
+      }
+      try {
+        const result = await this.#o.run(job.userId, job.query, this.#abort.signal);
+        repo.completeJob(job.id, this.owner, { ...result, metadata: { ...result.metadata, job_id: job.id } });
+        this.#o.logger?.info({ job: job.id }, 'queued job answered');
+      } catch (err) {
+        if (!this.#started) break; // stopping: the lease will expire and the job is claimed again
+        const delay =
+          err instanceof CircuitOpenError && Number.isFinite(err.retryAfter)
+            ? Math.max(err.retryAfter, 100)
+            : Math.min(1000 * 2 ** Math.min(job.attempts, 6), 60_000);
+        const status = repo.retryJob(job.id, this.owner, this.#now() + delay, err);
+        this.#o.logger?.warn(
+          { job: job.id, status, err: (err as Error)?.message },
+          'queued job not answered yet',
+        );
+      }
+    }
+    this.#running = undefined;
+    if (this.#started) this.#wake(next);
+  }
+}

@@ -1,0 +1,161 @@
+import type { FastifyInstance } from 'fastify';
+import { type Logger, pino } from 'pino';
+import { BreakerRegistry, type CircuitBreaker, loggingListener, type StateStore } from 'tripswitch';
+import { AnswerCache, type SharedAnswerCache } from './adapters/cache/answer-cache.js';
+import { type Database, openDatabase } from './adapters/db/database.js';
+import { DocumentRepository } from './adapters/db/documents.js';
+import { JobRepository } from './adapters/db/jobs.js';
+import { ensureUsers } from './adapters/db/users.js';
+import { createLlmClient } from './adapters/llm/index.js';
+import type { LlmClient } from './adapters/llm/types.js';
+import { SqliteJobQueue } from './adapters/queue/sqlite-queue.js';
+import type { Config } from './config.js';
+import { seedCorpus } from './corpus/seed.js';
+import { Assistant } from './domain/assistant.js';
+import { DEMO_USER, resolveTokens } from './domain/auth.js';
+import {
+  type LlmBreakerSettings,
+  LlmGateway,
+  llmBreakerOptions,
+  type ModelPort,
+} from './domain/llm-gateway.js';
+import type { JobQueue, QueryResponse } from './domain/types.js';
+import { ServiceMetrics } from './observability/metrics.js';
+import { buildServer, REDACT_PATHS } from './server.js';
+
+/** Name of the model provider's breaker in health output, metrics and the dashboard. */
+export const LLM_BREAKER = 'llm';
+
+export interface AppOptions {
+  /** Replace the LLM client. */
+  llmClient?: LlmClient;
+  /**
+   * Replace the protection around the model (the scenario benchmark compares none/opossum/cockatiel with
+   * tripswitch). Default: `LlmGateway` (retry → tripswitch breaker → bulkhead).
+   */
+  modelPort?: (client: LlmClient, settings: LlmBreakerSettings & { maxConcurrent: number }) => ModelPort;
+  /** Extra Fastify plugins (dashboard). */
+  plugins?: Array<(app: FastifyInstance) => Promise<void>>;
+  /** Shared pieces for Redis mode, built by the caller. */
+  sharedCache?: SharedAnswerCache;
+  queueFactory?: (ctx: QueueContext) => JobQueue;
+  breakerStore?: StateStore;
+}
+
+export interface QueueContext {
+  db: Database;
+  /** Answers one job from the model (no fallbacks); throws while the model cannot answer. */
+  run(userId: string, query: string, signal: AbortSignal): Promise<QueryResponse>;
+  breaker: CircuitBreaker;
+  leaseMs: number;
+  logger: Logger;
+}
+
+export interface App {
+  server: FastifyInstance;
+  db: Database;
+  registry: BreakerRegistry;
+  gateway: ModelPort;
+  /** The model provider's tripswitch breaker (idle when a `modelPort` replaces the protection). */
+  breaker: CircuitBreaker;
+  assistant: Assistant;
+  queue: JobQueue;
+  metrics: ServiceMetrics;
+  /** True when ASSISTANT_TOKENS is unset and the demo token is active. */
+  demo: boolean;
+  /** Graceful stop: stop accepting, let in-flight requests finish, stop the worker, close the database. */
+  close(): Promise<void>;
+}
+
+/** The composition root: builds every part of the service from its configuration. */
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const db = openDatabase(config.databasePath);
+  const tokens = resolveTokens(config.tokens);
+  ensureUsers(db, tokens.entries);
+  if (tokens.demo) seedCorpus(db, DEMO_USER);
+
+  const logger = pino({ level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+  const documents = new DocumentRepository(db);
+  const registry = new BreakerRegistry({
+    defaults: options.breakerStore ? { store: options.breakerStore } : {},
+  });
+  const client =
+    options.llmClient ??
+    createLlmClient({
+      provider: config.llm.provider,
+      ...(config.llm.baseUrl ? { baseUrl: config.llm.baseUrl } : {}),
+      ...(config.llm.apiKey ? { apiKey: config.llm.apiKey } : {}),
+      model: config.llm.model,
+    });
+  const settings: LlmBreakerSettings = {
+    name: LLM_BREAKER,
+    failMax: config.breaker.failMax,
+    openMs: config.breaker.openMs,
+    failWindowMs: config.breaker.failWindowMs,
+    timeoutMs: config.llm.timeoutMs,
+  };
+  const breaker = registry.get(LLM_BREAKER, {
+    ...llmBreakerOptions(settings),
+    listeners: [loggingListener(logger)],
+  });
+  const gateway: ModelPort =
+    options.modelPort?.(client, { ...settings, maxConcurrent: config.llm.maxConcurrent }) ??
+    new LlmGateway(client, breaker, { maxConcurrent: config.llm.maxConcurrent });
+
+  // The worker answers queued jobs through the assistant's model-only path (defined just below).
+  const leaseMs = config.llm.timeoutMs + 30_000;
+  const run = (userId: string, query: string, signal: AbortSignal) =>
+    assistant.answerFromModel(userId, query, signal);
+  const queue =
+    options.queueFactory?.({ db, run, breaker, leaseMs, logger }) ??
+    new SqliteJobQueue({ repo: new JobRepository(db), run, breaker, leaseMs, logger });
+  const metrics = new ServiceMetrics({ queue });
+  metrics.breakers.track(breaker);
+  registry.onCreate((b) => metrics.breakers.track(b));
+
+  const assistant: Assistant = new Assistant({
+    llm: gateway,
+    retrieve: (userId, query, limit) => documents.searchPassages(userId, query, limit),
+    cache: new AnswerCache(config.cache),
+    sharedCache: options.sharedCache,
+    queue,
+    onAnswer: (level, reason) => metrics.answered(level, reason),
+    defaultRetryAfterMs: config.breaker.openMs,
+    staleTtlMs: config.cache.staleTtlMs,
+  });
+
+  const server = await buildServer({
+    logger,
+    db,
+    documents,
+    assistant,
+    queue,
+    registry,
+    metrics,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    plugins: options.plugins ?? [],
+  });
+  queue.start();
+
+  let closed = false;
+  return {
+    server,
+    db,
+    registry,
+    gateway,
+    breaker,
+    assistant,
+    queue,
+    metrics,
+    demo: tokens.demo,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await server.close();
+      await queue.stop();
+      await gateway.close();
+      await options.sharedCache?.close?.();
+      db.close();
+    },
+  };
+}

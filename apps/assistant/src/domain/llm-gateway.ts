@@ -1,0 +1,157 @@
+import {
+  BulkheadRejectedError,
+  bulkhead,
+  type CircuitBreaker,
+  type CircuitBreakerOptions,
+  CircuitOpenError,
+  type Policy,
+  pipeline,
+  retry,
+  TimeoutError,
+} from 'tripswitch';
+import { classifyError, isHttpFailure } from 'tripswitch/http';
+import { LlmResponseError } from '../adapters/llm/errors.js';
+import type { LlmAnswer, LlmClient, LlmRequest } from '../adapters/llm/types.js';
+
+export interface LlmBreakerSettings {
+  /** Breaker name as shown in health, metrics and the dashboard. */
+  name: string;
+  failMax: number;
+  openMs: number;
+  failWindowMs: number;
+  timeoutMs: number;
+}
+
+/** Breaker options for a model provider: pybreaker-style trip rule, per-call timeout, HTTP classification. */
+export function llmBreakerOptions(s: LlmBreakerSettings): CircuitBreakerOptions {
+  return {
+    name: s.name,
+    failMax: s.failMax,
+    openDuration: s.openMs,
+    failWindow: s.failWindowMs,
+    timeout: s.timeoutMs,
+    // A probe that hangs past twice the call timeout is written off, so HALF-OPEN never sticks.
+    halfOpenTimeout: Math.max(s.timeoutMs * 2, 1000),
+    include: [isUpstreamFailure],
+    // Retry-After / estimated_time may keep the circuit open longer, within reason.
+    maxRetryAfter: Math.max(s.openMs * 4, 60_000),
+    recordLatency: true,
+  };
+}
+
+/** Why the model could not answer, as reported in `metadata.fallback_reason`. */
+export type FallbackReason =
+  | 'circuit_open'
+  | 'timeout'
+  | 'rate_limited'
+  | 'model_loading'
+  | 'quota_exhausted'
+  | 'upstream_unreachable'
+  | 'overloaded'
+  | 'upstream_error';
+
+/** Upstream failures as the breaker counts them: HTTP classification plus malformed model output. */
+export function isUpstreamFailure(err: unknown): boolean {
+  return err instanceof LlmResponseError || isHttpFailure(err);
+}
+
+export function fallbackReasonOf(err: unknown): FallbackReason {
+  if (err instanceof CircuitOpenError) return 'circuit_open';
+  if (err instanceof BulkheadRejectedError) return 'overloaded';
+  if (err instanceof TimeoutError) return 'timeout';
+  switch (classifyError(err).reason) {
+    case 'timeout':
+    case 'request_timeout':
+      return 'timeout';
+    case 'rate_limited':
+      return 'rate_limited';
+    case 'model_loading':
+      return 'model_loading';
+    case 'quota_exhausted':
+      return 'quota_exhausted';
+    case 'connection_refused':
+    case 'connection_reset':
+    case 'dns':
+    case 'network':
+      return 'upstream_unreachable';
+    default:
+      return 'upstream_error';
+  }
+}
+
+/**
+ * What the assistant needs from "the model behind its protection". `LlmGateway` is the tripswitch one; the
+ * scenario benchmark plugs in other protection layers (none, opossum, cockatiel) through the same port.
+ */
+export interface ModelPort {
+  readonly provider: string;
+  readonly model: string;
+  /** The breaker's name and state for metadata and logs ('none' when there is no breaker). */
+  readonly breakerName: string;
+  breakerState(): string;
+  /** ms until the protection will let a call through again (Infinity when isolated, 0 when it would now). */
+  retryAfterMs(): number;
+  complete(request: Omit<LlmRequest, 'signal'>, signal?: AbortSignal): Promise<LlmAnswer>;
+  close(): Promise<void>;
+}
+
+/**
+ * The model behind its protection, outermost first:
+ * retry (one budgeted retry, only for 429/503 that say when to come back) → breaker (trip rule, per-call
+ * timeout, HTTP classification) → bulkhead (bounded concurrency, its rejections never count) → client.
+ * The retry sits outside the breaker so every attempt is evidence, and an opening ends the retry loop.
+ */
+export class LlmGateway implements ModelPort {
+  readonly breaker: CircuitBreaker;
+  readonly #policy: Policy;
+  readonly #client: LlmClient;
+
+  constructor(client: LlmClient, breaker: CircuitBreaker, options: { maxConcurrent: number }) {
+    this.#client = client;
+    this.breaker = breaker;
+    const retryPolicy = retry({
+      maxAttempts: 2,
+      backoff: { initial: 200, max: 2_000, jitter: 'full' },
+      budget: { ratio: 0.1, minPerSecond: 1, window: 10_000 },
+      // Only upstreams that told us when to come back, and only if that is soon.
+      shouldRetry: (err) => {
+        const c = classifyError(err);
+        return (c.reason === 'rate_limited' || c.reason === 'model_loading') && c.retryAfter !== undefined;
+      },
+      maxRetryAfter: 2_000,
+    });
+    const limit = bulkhead({ maxConcurrent: options.maxConcurrent, maxQueue: options.maxConcurrent * 4 });
+    this.#policy = pipeline(retryPolicy, this.breaker, limit);
+  }
+
+  get breakerName(): string {
+    return this.breaker.name;
+  }
+
+  breakerState(): string {
+    return this.breaker.state;
+  }
+
+  retryAfterMs(): number {
+    return this.breaker.retryAfter;
+  }
+
+  get provider(): string {
+    return this.#client.provider;
+  }
+
+  get model(): string {
+    return this.#client.model;
+  }
+
+  complete(request: Omit<LlmRequest, 'signal'>, signal?: AbortSignal): Promise<LlmAnswer> {
+    return this.#policy.execute(
+      ({ signal: callSignal }) => this.#client.complete({ ...request, signal: callSignal }),
+      signal,
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.#client.close?.();
+  }
+}

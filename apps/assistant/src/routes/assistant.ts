@@ -1,0 +1,117 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Database } from '../adapters/db/database.js';
+import type { Assistant } from '../domain/assistant.js';
+import { DEFAULT_FALLBACK, FALLBACK_OPTIONS, type FallbackOption, type JobQueue } from '../domain/types.js';
+import { requireUser } from './auth.js';
+
+export const MAX_QUERY_CHARS = 4000;
+
+const QueryBody = Type.Object(
+  {
+    query: Type.String({
+      minLength: 1,
+      maxLength: MAX_QUERY_CHARS,
+      pattern: '\\S',
+      description: 'The question',
+    }),
+    include_metadata: Type.Optional(
+      Type.Boolean({ description: 'Add model, breaker state and timing to metadata' }),
+    ),
+    fallback: Type.Optional(
+      Type.Array(Type.Union(FALLBACK_OPTIONS.map((o) => Type.Literal(o))), {
+        uniqueItems: true,
+        maxItems: FALLBACK_OPTIONS.length,
+        description: 'Allowed degraded answers, in ladder order. Default ["cache", "excerpts"]',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const Source = Type.Object({
+  document_id: Type.String(),
+  title: Type.String(),
+  excerpt: Type.String(),
+  score: Type.Number(),
+});
+const Metadata = Type.Object(
+  {
+    from_fallback: Type.Boolean(),
+    cached: Type.Boolean(),
+    fallback_reason: Type.Optional(Type.String()),
+    fallback_level: Type.Optional(Type.String()),
+    job_id: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
+const Answer = Type.Object({ answer: Type.String(), sources: Type.Array(Source), metadata: Metadata });
+const Queued = Type.Object({ job_id: Type.String(), answer: Type.String(), metadata: Metadata });
+const ErrorBody = Type.Object(
+  { statusCode: Type.Optional(Type.Number()), error: Type.String(), message: Type.String() },
+  { additionalProperties: true },
+);
+
+interface Deps {
+  db: Database;
+  assistant: Assistant;
+  queue: JobQueue;
+}
+
+/** POST /api/assistant/query and GET /api/assistant/jobs/:id. */
+export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { db, assistant, queue }) => {
+  app.addHook('preHandler', requireUser(db));
+
+  app.post<{ Body: { query: string; include_metadata?: boolean; fallback?: FallbackOption[] } }>(
+    '/api/assistant/query',
+    {
+      schema: {
+        summary:
+          'Ask a question over your documents; degrades to cache, excerpts or a queued job when the model is down',
+        security: [{ bearer: [] }],
+        body: QueryBody,
+        response: { 200: Answer, 202: Queued, 400: ErrorBody, 401: ErrorBody, 503: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      // Abort the model call if the client goes away; the ladder does not degrade for nobody.
+      const controller = new AbortController();
+      const onClose = () => {
+        if (!reply.sent) controller.abort(new Error('client disconnected'));
+      };
+      request.raw.once('close', onClose);
+      try {
+        const outcome = await assistant.answer(
+          request.user!.id,
+          {
+            query: body.query,
+            includeMetadata: body.include_metadata === true,
+            fallback: body.fallback ?? DEFAULT_FALLBACK,
+          },
+          controller.signal,
+        );
+        if (outcome.status === 503) reply.header('Retry-After', String(outcome.retryAfterSeconds));
+        return reply.code(outcome.status).send(outcome.body);
+      } finally {
+        request.raw.off('close', onClose);
+      }
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/assistant/jobs/:id',
+    {
+      schema: {
+        summary: 'A queued job of yours: status and, once done, the answer',
+        security: [{ bearer: [] }],
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }),
+      },
+    },
+    async (request, reply) => {
+      const job = await queue.get(request.user!.id, request.params.id);
+      if (!job) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: 'no such job' });
+      return job;
+    },
+  );
+};

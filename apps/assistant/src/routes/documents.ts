@@ -1,0 +1,56 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Database } from '../adapters/db/database.js';
+import { DOCUMENT_LIMITS, type DocumentRepository } from '../adapters/db/documents.js';
+import { requireUser } from './auth.js';
+
+const DocumentBody = Type.Object(
+  {
+    title: Type.String({ minLength: 1, maxLength: DOCUMENT_LIMITS.titleMaxChars, pattern: '\\S' }),
+    content: Type.String({ minLength: 1, maxLength: DOCUMENT_LIMITS.contentMaxChars, pattern: '\\S' }),
+  },
+  { additionalProperties: false },
+);
+
+/** POST /api/documents and GET /api/documents: each user sees only their own. */
+export const documentRoutes: FastifyPluginAsync<{ db: Database; documents: DocumentRepository }> = async (
+  app,
+  { db, documents },
+) => {
+  app.addHook('preHandler', requireUser(db));
+
+  app.post<{ Body: { title: string; content: string } }>(
+    '/api/documents',
+    {
+      schema: {
+        summary: 'Add a document to your collection',
+        security: [{ bearer: [] }],
+        body: DocumentBody,
+      },
+    },
+    async (request, reply) => {
+      const doc = documents.createDocument(request.user!.id, request.body);
+      return reply.code(201).send(doc);
+    },
+  );
+
+  app.get<{ Querystring: { limit?: number; offset?: number } }>(
+    '/api/documents',
+    {
+      schema: {
+        summary: 'Your documents',
+        security: [{ bearer: [] }],
+        querystring: Type.Object({
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+          offset: Type.Optional(Type.Integer({ minimum: 0 })),
+        }),
+      },
+    },
+    async (request) => {
+      const opts: { limit?: number; offset?: number } = {};
+      if (request.query.limit !== undefined) opts.limit = request.query.limit;
+      if (request.query.offset !== undefined) opts.offset = request.query.offset;
+      return { documents: documents.listDocuments(request.user!.id, opts) };
+    },
+  );
+};

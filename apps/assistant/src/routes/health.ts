@@ -1,0 +1,43 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { BreakerRegistry } from 'tripswitch';
+import { checkDatabase, type Database } from '../adapters/db/database.js';
+
+/** Health endpoints: breaker states (the seed guide's shape), liveness, readiness. */
+export const healthRoutes: FastifyPluginAsync<{ db: Database; registry: BreakerRegistry }> = async (
+  app,
+  { db, registry },
+) => {
+  app.get('/health/circuit-breakers', { schema: { summary: 'State of every circuit breaker' } }, async () => {
+    const out: Record<string, unknown> = {};
+    for (const s of registry.snapshots()) {
+      out[s.name] = {
+        state: s.state,
+        fail_count: s.failCount,
+        last_failure: s.lastFailureAt === null ? null : new Date(s.lastFailureAt).toISOString(),
+        healthy: s.state === 'closed' || s.state === 'disabled',
+        retry_after_ms: Number.isFinite(s.retryAfter) ? Math.round(s.retryAfter) : null,
+        last_error: s.lastFailure?.message ?? null,
+        store: s.store.kind,
+        store_status: s.store.status,
+      };
+    }
+    return out;
+  });
+
+  app.get('/health/live', { schema: { summary: 'The process is up' } }, async () => ({ status: 'ok' }));
+
+  app.get(
+    '/health/ready',
+    { schema: { summary: 'The service can serve: its database answers' } },
+    async (_req, reply) => {
+      let ok = false;
+      try {
+        ok = checkDatabase(db);
+      } catch {
+        ok = false;
+      }
+      if (!ok) return reply.code(503).send({ status: 'unavailable', database: 'unusable' });
+      return { status: 'ready', database: 'ok' };
+    },
+  );
+};

@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import underPressure from '@fastify/under-pressure';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { BreakerRegistry } from 'tripswitch';
+import type { Database } from './adapters/db/database.js';
+import type { DocumentRepository } from './adapters/db/documents.js';
+import type { Assistant } from './domain/assistant.js';
+import type { JobQueue } from './domain/types.js';
+import type { ServiceMetrics } from './observability/metrics.js';
+import { assistantRoutes } from './routes/assistant.js';
+import { documentRoutes } from './routes/documents.js';
+import { healthRoutes } from './routes/health.js';
+
+export interface ServerDeps {
+  db: Database;
+  documents: DocumentRepository;
+  assistant: Assistant;
+  queue: JobQueue;
+  registry: BreakerRegistry;
+  metrics: ServiceMetrics;
+  logger: Logger;
+  rateLimitPerMinute: number;
+  /** Extra route plugins (the dashboard registers itself here). */
+  plugins?: Array<(app: FastifyInstance) => Promise<void>>;
+}
+
+/** Secrets never reach the logs: tokens, API keys, cookies. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'req.headers["x-admin-token"]',
+  '*.apiKey',
+  '*.api_key',
+  '*.token',
+  '*.password',
+];
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** The Fastify app: logging, limits, OpenAPI at /docs, and the route plugins. */
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Close idle keep-alive sockets on shutdown so in-flight requests finish and the process exits.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    ajv: { customOptions: { allErrors: false, removeAdditional: false } },
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'AssistantService',
+        description:
+          'An LLM assistant over your documents that keeps answering when its model provider fails',
+        version: '0.1.0',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  // Shed load instead of queueing without bound when the event loop falls behind.
+  await app.register(underPressure, {
+    maxEventLoopDelay: 1000,
+    retryAfter: 5,
+    message: 'The service is under pressure; retry shortly.',
+    exposeStatusRoute: false,
+  });
+
+  // Per-user rate limit (per IP for unauthenticated calls). The key is a hash: tokens never sit in memory maps.
+  await app.register(rateLimit, {
+    global: true,
+    max: deps.rateLimitPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (req) => {
+      const auth = req.headers.authorization;
+      return auth
+        ? `t:${createHash('sha256').update(auth).digest('base64url').slice(0, 22)}`
+        : `ip:${req.ip}`;
+    },
+    allowList: (req) => req.url.startsWith('/health') || req.url === '/metrics',
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    deps.metrics.request(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    const body: Record<string, unknown> = {
+      statusCode: status,
+      error:
+        status >= 500 ? 'Internal Server Error' : error.name === 'FastifyError' ? 'Bad Request' : error.name,
+      message: status >= 500 ? 'internal error' : error.message,
+    };
+    if (status === 400) body.error = 'Bad Request';
+    return reply.code(status).send(body);
+  });
+
+  await app.register(healthRoutes, { db: deps.db, registry: deps.registry });
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: true } }, async (_req, reply) => {
+    reply.type(deps.metrics.register.contentType);
+    return deps.metrics.register.metrics();
+  });
+  await app.register(assistantRoutes, { db: deps.db, assistant: deps.assistant, queue: deps.queue });
+  await app.register(documentRoutes, { db: deps.db, documents: deps.documents });
+  for (const plugin of deps.plugins ?? []) await app.register(plugin);
+  return app;
+}
