@@ -170,7 +170,7 @@ describe('searchPassages', () => {
         const match = toFtsQuery(q);
         if (match !== null) assert.match(match, /^"[\p{L}\p{N}]+"( OR "[\p{L}\p{N}]+")*$/u);
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
   });
 
