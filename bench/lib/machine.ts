@@ -1,4 +1,4 @@
-import { cpus, platform, release, totalmem } from 'node:os';
+import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 
 export interface MachineInfo {
   cpu: string;
@@ -7,6 +7,8 @@ export interface MachineInfo {
   node: string;
   v8: string;
   os: string;
+  /** 1-minute load average when the run started: a busy shared machine makes every timing noisier. */
+  load: number;
   date: string;
 }
 
@@ -20,6 +22,7 @@ export function machineInfo(now: Date = new Date()): MachineInfo {
     node: process.version,
     v8: process.versions.v8,
     os: `${platform()} ${release()}`,
+    load: Math.round((loadavg()[0] ?? 0) * 10) / 10,
     date: now.toISOString(),
   };
 }

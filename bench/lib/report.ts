@@ -34,7 +34,7 @@ export function renderMarkdown(report: Report): string {
     '## Micro-benchmarks',
     '',
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, ${m.os}; Node ${m.node} (V8 ${m.v8}). ` +
-      `Date: ${m.date}. Scale: ${report.scale}; total ${report.seconds.toFixed(0)} s.`,
+      `Load average at start: ${m.load}. Date: ${m.date}. Scale: ${report.scale}; total ${report.seconds.toFixed(0)} s.`,
     '',
     markdownTable(['Benchmark', 'Case', 'Result', 'Ratio'], rows),
     '',

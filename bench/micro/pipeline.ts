@@ -90,6 +90,11 @@ export const pipelineSuite: Suite = {
           met: t.ratio < 1,
         },
       ],
+      notes: [
+        'Pipeline: both stacks create one AbortController per call (their timeout layer); on Node 20 that ' +
+          'allocation costs microseconds and brings GC, so it dominates both rows and their ratio swings widely ' +
+          'between rounds on a loaded machine.',
+      ],
     };
   },
 };

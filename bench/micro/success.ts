@@ -47,6 +47,11 @@ export const successSuite: Suite = {
     const c = timingOf(timings, 'cockatiel');
     return {
       rows: timings.map((x) => row(x)),
+      notes: [
+        'tripswitch with `timeout` gives each call its own AbortController (DESIGN 2.2) and a timer; opossum ' +
+          "only arms a timer (it hands the call no signal unless given an `abortController`). Node 20's " +
+          'AbortController allocation is what makes that row cost microseconds.',
+      ],
       bars: [
         {
           bar: 'success call ≤ 1.2× the floor',

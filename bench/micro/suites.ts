@@ -5,8 +5,16 @@
 import type { Suite } from '../lib/suite.js';
 import { memorySuite } from './memory.js';
 import { pipelineSuite } from './pipeline.js';
+import { redisPendingSuite } from './redis-pending.js';
 import { rejectionSuite } from './rejection.js';
 import { soakSuite } from './soak.js';
 import { successSuite } from './success.js';
 
-export const suites: Suite[] = [successSuite, rejectionSuite, memorySuite, soakSuite, pipelineSuite];
+export const suites: Suite[] = [
+  successSuite,
+  rejectionSuite,
+  memorySuite,
+  soakSuite,
+  pipelineSuite,
+  redisPendingSuite, // replace with the real Redis suite when it lands
+];
