@@ -11,6 +11,7 @@ import type { LlmClient } from './adapters/llm/types.js';
 import { SqliteJobQueue } from './adapters/queue/sqlite-queue.js';
 import type { Config } from './config.js';
 import { seedCorpus } from './corpus/seed.js';
+import { dashboardPlugin } from './dashboard/index.js';
 import { Assistant } from './domain/assistant.js';
 import { DEMO_USER, resolveTokens } from './domain/auth.js';
 import {
@@ -133,7 +134,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     registry,
     metrics,
     rateLimitPerMinute: config.rateLimitPerMinute,
-    plugins: options.plugins ?? [],
+    plugins: [
+      dashboardPlugin({ registry, metrics, adminToken: config.adminToken }),
+      ...(options.plugins ?? []),
+    ],
   });
   queue.start();
 
