@@ -26,6 +26,8 @@ export interface LinkHost {
     onLate?: (reply: ScriptReply) => void,
   ): Promise<ScriptReply>;
   detach(link: RedisLink): void;
+  /** Resolves once this channel's subscription is live (bounded wait). */
+  subscribed(channel: string): Promise<void>;
 }
 
 /** Granted without Redis: while degraded, or for a trip the quorum kept local. */
@@ -212,6 +214,8 @@ export class RedisLink implements StoreLink {
   /** Re-read the cluster state and reconcile (attach, backstop timer, rejoin). Rejects if Redis failed. */
   sync(): Promise<void> {
     return this.enqueue(async () => {
+      // Subscribe first, then read: a change is either in the read or in a message, never in neither.
+      await this.host.subscribed(this.keys.channel);
       const view = await this.host.exec(scripts.read, this.keys.all, [this.host.options.keyTtl]);
       await this.reconcile(view);
     });

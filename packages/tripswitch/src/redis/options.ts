@@ -15,7 +15,7 @@ export interface RedisStoreOptions {
   redisOptions?: RedisOptions;
   /** Key and channel prefix. Default 'tripswitch'. Keys look like `tripswitch:{name}:state`. */
   prefix?: string;
-  /** ms each of our commands may take before Redis counts as unreachable. Default 250. */
+  /** ms each of our commands may take before Redis counts as unreachable. Default 500. */
   commandTimeout?: number;
   /** ms between re-reads of every breaker's shared state (the pub/sub backstop). Default 1000. */
   refreshInterval?: number;
@@ -83,7 +83,7 @@ export function resolveRedisStoreOptions(o: RedisStoreOptions): ResolvedRedisSto
   }
   return {
     prefix,
-    commandTimeout: check('commandTimeout', o.commandTimeout, 250, 1),
+    commandTimeout: check('commandTimeout', o.commandTimeout, 500, 1),
     refreshInterval: check('refreshInterval', o.refreshInterval, 1000, 10),
     quorum: check('quorum', o.quorum, 1, 1, true),
     keyTtl: check('keyTtl', o.keyTtl, 86_400_000, 1000, true),

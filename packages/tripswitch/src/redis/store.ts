@@ -63,6 +63,8 @@ export class RedisStore implements StateStore {
   private degradedSince: number | null = null;
   private readonly links = new Set<RedisLink>();
   private readonly channels = new Map<string, Set<RedisLink>>();
+  /** Per channel: settles once SUBSCRIBE was confirmed (or failed; the re-read timer covers that case). */
+  private readonly subscriptions = new Map<string, Promise<void>>();
   private readonly listeners = new Set<RedisStoreStatusListener>();
   private readonly counters = { degradations: 0, commandErrors: 0, messages: 0 };
   private readonly timer: ReturnType<typeof setInterval>;
@@ -109,6 +111,7 @@ export class RedisStore implements StateStore {
       },
       options: this.options,
       exec: (script, keys, args, onLate) => this.exec(script, keys, args, onLate),
+      subscribed: (channel) => this.subscribed(channel),
       detach: (link) => this.detach(link),
     };
   }
@@ -122,7 +125,7 @@ export class RedisStore implements StateStore {
     if (set === undefined) {
       set = new Set();
       this.channels.set(channel, set);
-      this.subscriber.subscribe(channel).catch(noop);
+      this.subscriptions.set(channel, this.subscriber.subscribe(channel).then(noop, noop));
     }
     set.add(link);
     link.sync().catch(noop); // a breaker created while the cluster is OPEN starts OPEN
@@ -200,6 +203,17 @@ export class RedisStore implements StateStore {
     }
   }
 
+  /** Resolves when the channel's SUBSCRIBE is confirmed, or after commandTimeout at the latest. */
+  private subscribed(channel: string): Promise<void> {
+    const pending = this.subscriptions.get(channel);
+    if (pending === undefined) return Promise.resolve();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.options.commandTimeout);
+    });
+    return Promise.race([pending, limit]).finally(() => clearTimeout(timer));
+  }
+
   private detach(link: RedisLink): void {
     this.links.delete(link);
     const channel = link.keys.channel;
@@ -208,6 +222,7 @@ export class RedisStore implements StateStore {
     set.delete(link);
     if (set.size === 0) {
       this.channels.delete(channel);
+      this.subscriptions.delete(channel);
       if (!this.closed) this.subscriber.unsubscribe(channel).catch(noop);
     }
   }

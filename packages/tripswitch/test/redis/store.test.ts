@@ -36,6 +36,7 @@ describe('RedisStore against a real redis-server', { skip: skipWithoutRedis() },
       prefix: PREFIX,
       logger: false,
       refreshInterval: 60_000,
+      commandTimeout: 3_000, // a loaded test machine is not an outage
       ...options,
     });
     stores.push(s);
