@@ -1,0 +1,119 @@
+/**
+ * One variant through the whole scenario: start the simulated LLM (in this process, so its counters are
+ * exact) and the service (a child process), put load on it, switch the provider's fault mode phase by
+ * phase, and collect the raw record: samples, phase marks, upstream calls and states from inside the service.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEMO_TOKEN } from '../../apps/assistant/src/domain/auth.js';
+import type { SimModeInput } from '../../apps/assistant/src/sim/modes.js';
+import { startSim } from '../../apps/assistant/src/sim/server.js';
+import { startService } from './child.js';
+import { type LoadRun, type Sample, startLoad } from './load.js';
+import { PHASES, type PhaseName, type Protection, type ScenarioParams } from './params.js';
+import { ALL_QUERIES, KNOWN_QUERIES, QueryCycle } from './queries.js';
+import { epochMs, type ServiceStats, type ServiceTimeline } from './recorder.js';
+
+export interface PhaseMark {
+  phase: PhaseName;
+  /** Epoch ms. */
+  start: number;
+  end: number;
+  /** Model requests the simulated provider received during the phase. */
+  upstreamRequests: number;
+  /** The service's event-loop delay over the phase and its memory at the end of it. */
+  service: ServiceStats;
+}
+
+export interface VariantRun {
+  protection: Protection;
+  phases: PhaseMark[];
+  samples: Sample[];
+  loadErrors: number[];
+  timeline: ServiceTimeline;
+  final: ServiceStats;
+}
+
+function simMode(phase: PhaseName, p: ScenarioParams): SimModeInput {
+  switch (phase) {
+    case 'hang':
+      return { mode: 'hang' };
+    case 'error':
+      return { mode: 'error', status: 500 };
+    default:
+      return { mode: 'healthy', latency_ms: p.simLatencyMs };
+  }
+}
+
+const sleepUntil = (epoch: number) =>
+  new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, epoch - epochMs())));
+
+export async function runVariant(
+  protection: Protection,
+  p: ScenarioParams,
+  log: (line: string) => void = () => {},
+): Promise<VariantRun> {
+  const sim = await startSim({ port: 0, host: '127.0.0.1', mode: simMode('warmup', p) });
+  const dir = mkdtempSync(join(tmpdir(), 'tripswitch-scenario-'));
+  let load: LoadRun | undefined;
+  let service: Awaited<ReturnType<typeof startService>> | undefined;
+  try {
+    service = await startService(protection, {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LLM_PROVIDER: 'sim',
+      LLM_BASE_URL: sim.url,
+      LLM_TIMEOUT_MS: String(p.timeoutMs),
+      BREAKER_FAIL_MAX: String(p.failMax),
+      BREAKER_OPEN_MS: String(p.openMs),
+      CACHE_TTL_MS: String(p.cacheFreshMs),
+      DATABASE_PATH: join(dir, 'assistant.db'),
+      // One demo user drives all the load: the per-user rate limit must not be what we measure.
+      RATE_LIMIT_PER_MINUTE: '1000000',
+      ASSISTANT_TOKENS: '',
+      REDIS_URL: '',
+      LOG_LEVEL: 'error',
+    });
+    log(`  ${protection}: service pid ${service.pid} at ${service.url}`);
+
+    let queries = new QueryCycle(KNOWN_QUERIES);
+    sim.resetStats();
+    await service.stats(true);
+    const totalMs = PHASES.reduce((sum, ph) => sum + p.phaseMs[ph], 0);
+    load = startLoad({
+      url: service.url,
+      token: DEMO_TOKEN,
+      connections: p.connections,
+      nextQuery: () => queries.next(),
+      maxSeconds: Math.ceil(totalMs / 1000) + 30,
+      maxRequests: p.maxRequests,
+      requestTimeoutS: Math.ceil((p.timeoutMs * 3) / 1000),
+    });
+
+    const phases: PhaseMark[] = [];
+    let at = epochMs();
+    for (const phase of PHASES) {
+      const start = at;
+      sim.setMode(simMode(phase, p));
+      if (phase !== 'warmup') queries = new QueryCycle(ALL_QUERIES);
+      const before = sim.stats().requests;
+      log(`  ${protection}: ${phase} for ${(p.phaseMs[phase] / 1000).toFixed(1)} s`);
+      at = start + p.phaseMs[phase];
+      await sleepUntil(at);
+      const upstreamRequests = sim.stats().requests - before;
+      phases.push({ phase, start, end: at, upstreamRequests, service: await service.stats(true) });
+    }
+    const { samples, errors } = load;
+    await load.stop();
+    load = undefined;
+    const timeline = await service.timeline();
+    const final = await service.stats(false);
+    return { protection, phases, samples, loadErrors: errors, timeline, final };
+  } finally {
+    await load?.stop();
+    await service?.stop();
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
