@@ -286,8 +286,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
       this._settleError(gen, false, err, signal, false, 0);
       throw err;
     }
-    const isFailure = this._o.isFailureResult;
-    if (isFailure?.(result)) {
+    if (this._o.isFailureResult !== undefined && this._isFailureResult(result)) {
       this._onFailure(gen, false, result, 0);
       return result;
     }
@@ -303,7 +302,13 @@ export class CircuitBreaker implements Policy, BreakerRef {
     if (this._code === DISABLED) return fn(signal === undefined ? defaultContext : { signal, attempt: 1 });
     const clock = this._o.clock;
     const admitted = this._admit(clock.now());
-    if (typeof admitted !== 'boolean') throw this._reject(admitted);
+    if (typeof admitted !== 'boolean') {
+      const rejection = this._reject(admitted);
+      // Reject after the caller has attached its handler: a promise rejected before anyone listens goes
+      // through Node's unhandled-rejection bookkeeping, which costs more than the rest of the rejection.
+      await undefined;
+      throw rejection;
+    }
     let gen = this._gen;
     const probe = admitted;
     let lease: ProbeLease | null = null;
@@ -317,7 +322,8 @@ export class CircuitBreaker implements Policy, BreakerRef {
       gen = this._gen;
     }
     this._calls++;
-    const started = this._latency !== undefined || this._window !== undefined ? clock.now() : 0;
+    const measure = this._latency !== undefined || this._window !== undefined;
+    const started = measure ? clock.now() : 0;
     let result: T;
     try {
       result =
@@ -325,14 +331,13 @@ export class CircuitBreaker implements Policy, BreakerRef {
           ? await fn(signal === undefined ? defaultContext : { signal, attempt: 1 })
           : await this._withTimeout(fn, signal, this._o.timeout);
     } catch (err) {
-      const elapsed = started === 0 ? 0 : clock.now() - started;
+      const elapsed = measure ? clock.now() - started : 0;
       const outcome = this._settleError(gen, probe, err, signal, err instanceof BreakerTimeout, elapsed);
       if (lease !== null) lease.release(outcome === FAILURE ? 'failure' : 'neutral');
       throw err instanceof BreakerTimeout ? err.error : err;
     }
-    const elapsed = started === 0 ? 0 : clock.now() - started;
-    const isFailure = this._o.isFailureResult;
-    if (isFailure?.(result)) {
+    const elapsed = measure ? clock.now() - started : 0;
+    if (this._o.isFailureResult !== undefined && this._isFailureResult(result)) {
       this._onFailure(gen, probe, result, elapsed);
       if (lease !== null) lease.release('failure');
       return result;
@@ -342,21 +347,30 @@ export class CircuitBreaker implements Policy, BreakerRef {
     return result;
   }
 
+  /** A throwing `isFailureResult` cannot classify the value: it counts as an ordinary success. */
+  private _isFailureResult(result: unknown): boolean {
+    try {
+      return this._o.isFailureResult!(result) === true;
+    } catch {
+      return false;
+    }
+  }
+
   private _withTimeout<T>(fn: Operation<T>, outer: AbortSignal | undefined, ms: number): Promise<T> {
-    const controller = new AbortController();
-    const ctx: CallContext = { signal: controller.signal, attempt: 1 };
+    const ctx = new TimedContext();
     let timer: ReturnType<typeof setTimeout> | undefined;
     let onAbort: (() => void) | undefined;
     const guard = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const error = new TimeoutError(ms);
-        controller.abort(error);
+        // Settle first: an operation that rejects in its abort handler must not win the race.
         reject(new BreakerTimeout(error));
+        ctx.abort(error);
       }, ms);
       if (outer !== undefined) {
         onAbort = () => {
-          controller.abort(outer.reason);
           reject(outer.reason);
+          ctx.abort(outer.reason);
         };
         outer.addEventListener('abort', onAbort, { once: true });
       }
@@ -770,6 +784,32 @@ export class CircuitBreaker implements Policy, BreakerRef {
       return;
     }
     this._transition(to, undefined, now, true);
+  }
+}
+
+/**
+ * The context of a call with a timeout. Its AbortController is created only if the operation reads
+ * `signal` (creating one costs microseconds on Node 20); an abort before that is remembered.
+ */
+class TimedContext implements CallContext {
+  readonly attempt = 1;
+  private _controller: AbortController | undefined;
+  private _reason: unknown;
+  private _aborted = false;
+
+  get signal(): AbortSignal {
+    if (this._controller === undefined) {
+      this._controller = new AbortController();
+      if (this._aborted) this._controller.abort(this._reason);
+    }
+    return this._controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this._aborted) return;
+    this._aborted = true;
+    this._reason = reason;
+    this._controller?.abort(reason);
   }
 }
 

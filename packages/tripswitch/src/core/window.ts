@@ -12,7 +12,8 @@ export class SlidingWindow {
 
   constructor(windowMs: number, buckets: number) {
     this.#bucketMs = windowMs / buckets;
-    this.#epoch = new Float64Array(buckets).fill(-1);
+    // -Infinity marks an empty bucket: it never falls inside a window, whatever the clock's origin.
+    this.#epoch = new Float64Array(buckets).fill(Number.NEGATIVE_INFINITY);
     this.#calls = new Uint32Array(buckets);
     this.#failures = new Uint32Array(buckets);
     this.#slow = new Uint32Array(buckets);
@@ -51,6 +52,6 @@ export class SlidingWindow {
   }
 
   clear(): void {
-    this.#epoch.fill(-1);
+    this.#epoch.fill(Number.NEGATIVE_INFINITY);
   }
 }
