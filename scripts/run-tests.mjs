@@ -22,9 +22,20 @@ if (selected.length === 0) {
   console.error('run-tests: no test files matched');
   process.exit(1);
 }
+// Guards against a hung test eating CI's time: each test gets 4 minutes, the whole run 45.
 const result = spawnSync(
   process.execPath,
-  ['--conditions=development', '--import', 'tsx', '--test', '--test-concurrency=2', ...selected.sort()],
-  { stdio: 'inherit' },
+  [
+    '--conditions=development',
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
+    '--test-timeout=240000',
+    '--test-force-exit',
+    ...selected.sort(),
+  ],
+  { stdio: 'inherit', timeout: 45 * 60_000, killSignal: 'SIGKILL' },
 );
+if (result.error) console.error(`run-tests: ${result.error.message}`);
 process.exit(result.status ?? 1);
