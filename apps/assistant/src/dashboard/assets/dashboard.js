@@ -22,12 +22,14 @@ const els = {
   adminNote: $('admin-note'),
   tokenForm: $('token-form'),
   token: $('token'),
+  tokenSet: $('token-set'),
   tokenForget: $('token-forget'),
   actionStatus: $('action-status'),
   breakers: $('breakers'),
   hiddenNote: $('hidden-note'),
   mix: $('mix'),
   announcer: $('announcer'),
+  rangeButtons: [...document.querySelectorAll('[data-range]')],
   template: $('breaker-template'),
 };
 
@@ -38,6 +40,8 @@ const view = {
   lastEventAt: 0,
   intervalMs: 1000,
   windowSeconds: 600,
+  /** Seconds of timeline drawn (the operator's choice, at most the server's window). */
+  rangeSeconds: 600,
   states: ['closed', 'disabled', 'half-open', 'open', 'isolated'],
   admin: false,
   /** name -> { data, seconds: Map<second, bucket>, el } */
@@ -77,10 +81,12 @@ function renderAdmin() {
     els.adminNote.textContent =
       'Read-only: operator actions are disabled on this server (set ADMIN_TOKEN to enable them).';
     els.tokenForm.hidden = true;
+    els.tokenSet.hidden = true;
   } else {
-    els.tokenForm.hidden = false;
+    els.tokenForm.hidden = Boolean(memoryToken);
+    els.tokenSet.hidden = !memoryToken;
     els.adminNote.textContent = memoryToken
-      ? 'Admin token set for this tab: Isolate, Close and Reset are enabled.'
+      ? 'Isolate, Close and Reset are enabled on each breaker.'
       : 'Paste the admin token to enable Isolate, Close and Reset.';
   }
   for (const card of view.cards.values()) updateActions(card);
@@ -99,6 +105,7 @@ els.tokenForget.addEventListener('click', () => {
   storeToken('');
   setActionStatus('Admin token forgotten.', 'ok');
   renderAdmin();
+  els.token.focus();
 });
 
 async function runAction(name, action) {
@@ -134,8 +141,8 @@ function duration(ms) {
   const s = Math.round(ms / 1000);
   if (s < 120) return `${s} s`;
   const m = Math.floor(s / 60);
-  if (m < 120) return `${m} min ${s % 60} s`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
+  if (m < 120) return s % 60 === 0 ? `${m} min` : `${m} min ${s % 60} s`;
+  return m % 60 === 0 ? `${Math.floor(m / 60)} h` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
 /** ms elapsed on the server clock since the latest snapshot (no reliance on the browser's wall clock). */
@@ -215,14 +222,9 @@ function renderFigures(card) {
   card.el.querySelector('.state-text').textContent = d.state;
   card.el.querySelector('.state-badge').setAttribute('aria-label', `State: ${d.state}`);
   setField(card, 'failCount', String(d.failCount));
-  setField(
-    card,
-    'failureRate',
-    `${percent(d.failureRate)} (last ${duration(d.failureRateWindowMs)})`.replace(
-      '(last 60 s)',
-      '(last minute)',
-    ),
-  );
+  setField(card, 'failureRate', percent(d.failureRate));
+  card.el.querySelector('.rate-window').textContent =
+    d.failureRateWindowMs === 60_000 ? '(last minute)' : `(last ${duration(d.failureRateWindowMs)})`;
   setField(card, 'rejected', d.rejected.toLocaleString());
   setField(card, 'probe', probeText(d));
   setField(card, 'lastFailure', lastFailureText(d));
@@ -241,7 +243,7 @@ function mergeTimeline(card, series) {
 }
 
 function renderTimeline(card) {
-  const n = view.windowSeconds;
+  const n = Math.min(view.rangeSeconds, view.windowSeconds);
   const end = Math.floor(view.serverAt / 1000);
   const start = end - n + 1;
   const rows = [];
@@ -301,7 +303,7 @@ function renderTimeline(card) {
   const chart = card.el.querySelector('.chart');
   chart.replaceChildren(svg);
   card.el.querySelector('.axis-start').textContent = `−${duration(n * 1000)}`;
-  card.el.querySelector('.timeline-title').textContent = `Calls per second, peak ${max}; band = state`;
+  card.el.querySelector('.timeline-title').textContent = `Calls per second (peak ${max})`;
 }
 
 function renderBreakers(list) {
@@ -341,6 +343,19 @@ function renderBreakers(list) {
   }
 }
 
+function setRange(seconds) {
+  view.rangeSeconds = seconds;
+  for (const button of els.rangeButtons) {
+    button.setAttribute('aria-pressed', String(Number(button.dataset.range) === seconds));
+  }
+  for (const card of view.cards.values()) if (card.data) renderTimeline(card);
+}
+
+for (const button of els.rangeButtons) {
+  button.setAttribute('aria-label', `Show the last ${button.textContent} of the timeline`);
+  button.addEventListener('click', () => setRange(Number(button.dataset.range)));
+}
+
 // ---------------------------------------------------------------- fallback mix
 
 function renderMix(mix) {
@@ -369,6 +384,7 @@ function renderMix(mix) {
     const th = document.createElement('th');
     th.scope = 'col';
     th.textContent = title;
+    if (title === 'Answers' || title === 'Share') th.className = 'num';
     if (title === '')
       th.append(
         Object.assign(document.createElement('span'), { className: 'visually-hidden', textContent: 'Bar' }),
@@ -418,7 +434,13 @@ function onSnapshot(snapshot) {
   view.receivedAt = performance.now();
   view.lastEventAt = view.receivedAt;
   view.intervalMs = snapshot.intervalMs;
-  view.windowSeconds = snapshot.windowSeconds;
+  if (view.windowSeconds !== snapshot.windowSeconds) {
+    view.windowSeconds = snapshot.windowSeconds;
+    // Offer only the ranges the server keeps.
+    for (const button of els.rangeButtons)
+      button.hidden = Number(button.dataset.range) > snapshot.windowSeconds;
+    if (view.rangeSeconds > view.windowSeconds) setRange(view.windowSeconds);
+  }
   view.states = snapshot.states;
   if (view.admin !== snapshot.admin) {
     view.admin = snapshot.admin;
