@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import { BreakerRegistry, type CircuitBreaker, loggingListener, type StateStore } from 'tripswitch';
 import { AnswerCache, type SharedAnswerCache } from './adapters/cache/answer-cache.js';
 import { type Database, openDatabase } from './adapters/db/database.js';
@@ -41,6 +41,8 @@ export interface AppOptions {
   sharedCache?: SharedAnswerCache;
   queueFactory?: (ctx: QueueContext) => JobQueue;
   breakerStore?: StateStore;
+  /** Where log lines go (default stdout); tests capture them here. */
+  logStream?: DestinationStream;
 }
 
 export interface QueueContext {
@@ -75,7 +77,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   ensureUsers(db, tokens.entries);
   if (tokens.demo) seedCorpus(db, DEMO_USER);
 
-  const logger = pino({ level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+  const logOptions = { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  const logger = options.logStream ? pino(logOptions, options.logStream) : pino(logOptions);
   const documents = new DocumentRepository(db);
   const registry = new BreakerRegistry({
     defaults: options.breakerStore ? { store: options.breakerStore } : {},

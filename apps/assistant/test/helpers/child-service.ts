@@ -1,0 +1,67 @@
+// Runs the real entry point (`src/main.ts`, what `npm start` runs) in a child process, so tests can kill
+// it the hard way and start another one on the same database file.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TEST_ENV } from './service.js';
+
+const APP_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const MAIN = join(APP_DIR, 'src', 'main.ts');
+
+export interface ChildService {
+  baseUrl: string;
+  child: ChildProcess;
+  /** Everything the child wrote so far (for failure messages). */
+  output(): string;
+  /** Sends `signal` and waits for the process to exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `main.ts` with TEST_ENV plus `env` on a free port and resolves once it prints its URL. */
+export async function spawnService(env: Record<string, string>, timeoutMs = 20_000): Promise<ChildService> {
+  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', MAIN], {
+    cwd: APP_DIR,
+    env: { ...process.env, ...TEST_ENV, PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.setEncoding('utf8').on('data', (s: string) => {
+    out += s;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+    out += s;
+  });
+  const exited = once(child, 'exit');
+  exited.catch(() => {}); // a spawn error surfaces through the start-up promise below
+
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`service did not start within ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
+    const onData = () => {
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (!match?.[1]) return;
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      resolve(match[1]);
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`service exited early (code ${code}, signal ${signal}):\n${out}`));
+    });
+  });
+
+  return {
+    baseUrl,
+    child,
+    output: () => out,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
