@@ -125,7 +125,12 @@ export class RedisStore implements StateStore {
     if (set === undefined) {
       set = new Set();
       this.channels.set(channel, set);
-      this.subscriptions.set(channel, this.subscriber.subscribe(channel).then(noop, noop));
+      const confirmed = this.subscriber.subscribe(channel).then(noop, noop);
+      this.subscriptions.set(channel, confirmed);
+      // Once confirmed, later reads need not wait (nor arm a timer) for it.
+      confirmed.then(() => {
+        if (this.subscriptions.get(channel) === confirmed) this.subscriptions.set(channel, settled);
+      });
     }
     set.add(link);
     link.sync().catch(noop); // a breaker created while the cluster is OPEN starts OPEN
@@ -206,7 +211,7 @@ export class RedisStore implements StateStore {
   /** Resolves when the channel's SUBSCRIBE is confirmed, or after commandTimeout at the latest. */
   private subscribed(channel: string): Promise<void> {
     const pending = this.subscriptions.get(channel);
-    if (pending === undefined) return Promise.resolve();
+    if (pending === undefined || pending === settled) return settled;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const limit = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.options.commandTimeout);
@@ -279,3 +284,5 @@ export class RedisStore implements StateStore {
 }
 
 function noop(): void {}
+
+const settled: Promise<void> = Promise.resolve();

@@ -201,6 +201,28 @@ describe('RedisStore against a real redis-server', { skip: skipWithoutRedis() },
     assert.ok(Number(gen) > 0);
   });
 
+  test('a transition based on an outdated generation loses; a manual one wins', async () => {
+    const name = uniqueName('stale');
+    const s = store();
+    const sink = recordingSink(name);
+    const link = s.attach(sink, breakerConfig());
+    await s.refresh();
+    // Another instance's decision that this one has not heard of (written without a message).
+    await raw.hset(stateKey(name), {
+      state: 'isolated',
+      gen: String(await serverNow()),
+      until: '0',
+      by: 'other',
+    });
+    link.transitioned('closed', { state: 'open', openUntil: Date.now() + 5_000 });
+    await eventually('the cluster state is adopted instead', () => sink.last()?.state === 'isolated');
+    assert.equal(await raw.hget(stateKey(name), 'state'), 'isolated');
+    link.transitioned('isolated', { state: 'closed', openUntil: 0 }, 'manual');
+    await s.refresh();
+    assert.equal(await raw.hget(stateKey(name), 'state'), 'closed');
+    assert.equal(sink.adopted.length, 1);
+  });
+
   test('failures are pooled: the cluster opens on the cluster’s evidence', async () => {
     const name = uniqueName('pool');
     const sinks = [recordingSink(name), recordingSink(name), recordingSink(name)];
