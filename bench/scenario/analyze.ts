@@ -30,6 +30,8 @@ export interface PhaseStats {
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
   rssMb: number;
+  /** The service's CPU time per response in the phase: what each answer costs, whatever the machine's load. */
+  cpuMsPerRequest: number;
 }
 
 export interface OutageStats {
@@ -83,7 +85,12 @@ export function phaseOf(run: VariantRun, s: Sample): PhaseName | undefined {
   return sent?.phase;
 }
 
-function phaseStats(mark: PhaseMark, inPhase: readonly Sample[], loadErrors: readonly number[]): PhaseStats {
+function phaseStats(
+  mark: PhaseMark,
+  inPhase: readonly Sample[],
+  loadErrors: readonly number[],
+  cpuBeforeMs: number,
+): PhaseStats {
   const lat = ascending(inPhase.map((s) => s.latencyMs));
   // Socket errors and client-side timeouts have no response: they count as errors of the phase they end in.
   const failed = loadErrors.filter((t) => t >= mark.start && t < mark.end).length;
@@ -111,6 +118,7 @@ function phaseStats(mark: PhaseMark, inPhase: readonly Sample[], loadErrors: rea
     loopDelayP99Ms: mark.service.eventLoop.p99Ms,
     loopDelayMaxMs: mark.service.eventLoop.maxMs,
     rssMb: mark.service.rssMb,
+    cpuMsPerRequest: n === 0 ? Number.NaN : (mark.service.cpuMs - cpuBeforeMs) / n,
   };
 }
 
@@ -203,7 +211,14 @@ export function analyze(run: VariantRun, p: ScenarioParams): VariantStats {
     list.push(s);
     byPhase.set(ph, list);
   }
-  const phases = run.phases.map((m) => phaseStats(m, byPhase.get(m.phase) ?? [], run.loadErrors));
+  const phases = run.phases.map((m, i) =>
+    phaseStats(
+      m,
+      byPhase.get(m.phase) ?? [],
+      run.loadErrors,
+      (i === 0 ? run.baseline : run.phases[i - 1]!.service).cpuMs,
+    ),
+  );
   return {
     protection: run.protection,
     phases,

@@ -30,6 +30,8 @@ export interface ServiceStats {
   rssMb: number;
   peakRssMb: number;
   upstreamCalls: number;
+  /** CPU time (user + system) the process has used so far, ms. */
+  cpuMs: number;
 }
 
 export interface ServiceTimeline {
@@ -96,6 +98,10 @@ export class Recorder {
       rssMb: process.memoryUsage.rss() / MB,
       peakRssMb: (process.resourceUsage().maxRSS * 1024) / MB,
       upstreamCalls: this.calls.length,
+      cpuMs: (() => {
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1000;
+      })(),
     };
     if (reset) h.reset();
     return out;

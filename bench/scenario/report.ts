@@ -84,6 +84,7 @@ export function renderMarkdown(report: ScenarioReport): string {
       fmtShare(s.errors),
       String(s.upstreamRequests),
       `${fmtMs(s.loopDelayP99Ms)} / ${fmtMs(s.loopDelayMaxMs)}`,
+      fmtMs(s.cpuMsPerRequest),
       `${s.rssMb.toFixed(0)} MB`,
     ]),
   );
@@ -128,6 +129,7 @@ export function renderMarkdown(report: ScenarioReport): string {
         'errors',
         'upstream calls',
         'loop delay p99 / max',
+        'CPU per request',
         'RSS',
       ],
       phaseRows,
@@ -170,7 +172,9 @@ export function renderMarkdown(report: ScenarioReport): string {
       'timeouts (shorter windows never see a hung call fail), resetTimeout = open duration; cockatiel = ' +
       'ConsecutiveBreaker(failMax) around an aggressive timeout, halfOpenAfter = open duration; tripswitch = the ' +
       "service's LlmGateway.",
-    '- Absolute times depend on the machine and its load; compare variants within one run.',
+    '- Loop delay and CPU per request (service CPU time in the phase ÷ its responses) are measured inside ' +
+      'the service process. Absolute times depend on the machine and its load (see the load average above); ' +
+      'compare variants within one run.',
   ];
   return `${out.join('\n')}\n`;
 }

@@ -32,6 +32,8 @@ export interface VariantRun {
   samples: Sample[];
   loadErrors: number[];
   timeline: ServiceTimeline;
+  /** The service just before the load started, and after it stopped. */
+  baseline: ServiceStats;
   final: ServiceStats;
 }
 
@@ -79,7 +81,7 @@ export async function runVariant(
 
     let queries = new QueryCycle(KNOWN_QUERIES);
     sim.resetStats();
-    await service.stats(true);
+    const baseline = await service.stats(true);
     const totalMs = PHASES.reduce((sum, ph) => sum + p.phaseMs[ph], 0);
     load = startLoad({
       url: service.url,
@@ -91,25 +93,27 @@ export async function runVariant(
       requestTimeoutS: Math.ceil((p.timeoutMs * 3) / 1000),
     });
 
+    // The fault switches first and the phase starts when it has; the previous phase's figures are fetched
+    // from the service after that, so a slow fetch never stretches a phase.
     const phases: PhaseMark[] = [];
-    let at = epochMs();
+    let ended: Omit<PhaseMark, 'service'> | undefined;
     for (const phase of PHASES) {
-      const start = at;
       sim.setMode(simMode(phase, p));
-      if (phase !== 'warmup') queries = new QueryCycle(ALL_QUERIES);
+      const start = epochMs();
       const before = sim.stats().requests;
+      if (phase !== 'warmup') queries = new QueryCycle(ALL_QUERIES);
       log(`  ${protection}: ${phase} for ${(p.phaseMs[phase] / 1000).toFixed(1)} s`);
-      at = start + p.phaseMs[phase];
-      await sleepUntil(at);
-      const upstreamRequests = sim.stats().requests - before;
-      phases.push({ phase, start, end: at, upstreamRequests, service: await service.stats(true) });
+      if (ended) phases.push({ ...ended, service: await service.stats(true) });
+      await sleepUntil(start + p.phaseMs[phase]);
+      ended = { phase, start, end: epochMs(), upstreamRequests: sim.stats().requests - before };
     }
+    if (ended) phases.push({ ...ended, service: await service.stats(true) });
     const { samples, errors } = load;
     await load.stop();
     load = undefined;
     const timeline = await service.timeline();
     const final = await service.stats(false);
-    return { protection, phases, samples, loadErrors: errors, timeline, final };
+    return { protection, phases, samples, loadErrors: errors, timeline, baseline, final };
   } finally {
     await load?.stop();
     await service?.stop();

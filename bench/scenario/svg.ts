@@ -16,6 +16,7 @@ const GAP = 46;
 const TOP = 116;
 const BUCKET_MS = 250;
 const LEGEND_Y = 86;
+const RATE_FILL = '#cfd8dc';
 
 const STATE_COLORS: Record<string, string> = {
   closed: '#43a047',
@@ -26,10 +27,10 @@ const STATE_COLORS: Record<string, string> = {
 };
 const PHASE_FILL: Record<string, string> = { hang: '#fdecea', error: '#fff3e0' };
 const PHASE_LABEL: Record<string, string> = {
-  warmup: 'healthy (warm-up)',
-  hang: 'provider hangs',
-  error: 'provider errors (500)',
-  recovery: 'provider recovered',
+  warmup: 'healthy',
+  hang: 'hangs',
+  error: 'errors (500)',
+  recovery: 'recovered',
 };
 
 function esc(text: string): string {
@@ -46,6 +47,8 @@ interface Bucket {
   t: number;
   p50: number;
   p99: number;
+  /** Requests sent per second in the bucket. */
+  rate: number;
 }
 
 /** p50/p99 of the latencies of requests sent in each bucket (ms from the run's start). */
@@ -66,7 +69,12 @@ export function buckets(run: VariantRun, bucketMs = BUCKET_MS): Bucket[] {
     .sort((a, b) => a[0] - b[0])
     .map(([i, lat]) => {
       lat.sort((a, b) => a - b);
-      return { t: (i + 0.5) * bucketMs, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+      return {
+        t: (i + 0.5) * bucketMs,
+        p50: percentile(lat, 50),
+        p99: percentile(lat, 99),
+        rate: (lat.length * 1000) / bucketMs,
+      };
     });
 }
 
@@ -87,6 +95,9 @@ export function renderSvg(
   const plotW = WIDTH - LEFT - RIGHT;
   const height = TOP + runs.length * (PANEL_H + BAND_H + GAP) + 10;
   const x = (ms: number) => LEFT + (Math.min(Math.max(ms, 0), totalMs) / totalMs) * plotW;
+  const series = runs.map((r) => buckets(r));
+  // One throughput scale for every panel, so the panels compare.
+  const maxRate = Math.max(1, ...series.flat().map((b) => b.rate));
 
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, sans-serif" font-size="11">`,
@@ -104,6 +115,7 @@ export function renderSvg(
     ['rect', STATE_COLORS.none!, 'no breaker'],
     ['rect', PHASE_FILL.hang!, 'provider hangs'],
     ['rect', PHASE_FILL.error!, 'provider errors'],
+    ['rect', RATE_FILL, `requests sent/s (bottom third = ${Math.round(maxRate)})`],
   ];
   let lx = LEFT;
   for (const [kind, color, label] of legend) {
@@ -187,8 +199,17 @@ export function renderSvg(
     out.push(
       `<rect x="${LEFT}" y="${top}" width="${plotW}" height="${PANEL_H}" fill="none" stroke="#9e9e9e"/>`,
     );
+    const bs = series[index] ?? [];
+    // Throughput as a grey area in the bottom third of the panel; a bucket with no request sent is a zero.
+    const rateY = (r: number) => bottom - (r / maxRate) * (PANEL_H / 3);
+    const rates = new Map(bs.map((b) => [Math.floor(b.t / BUCKET_MS), b.rate]));
+    let area = `M${LEFT},${bottom}`;
+    for (let i = 0; i * BUCKET_MS < totalMs; i++) {
+      const r = rates.get(i) ?? 0;
+      area += `L${f1(x(i * BUCKET_MS))},${f1(rateY(r))}L${f1(x((i + 1) * BUCKET_MS))},${f1(rateY(r))}`;
+    }
+    out.push(`<path d="${area}L${LEFT + plotW},${bottom}Z" fill="${RATE_FILL}" fill-opacity="0.8"/>`);
     // Latency lines.
-    const bs = buckets(run);
     const pts = (key: 'p50' | 'p99') =>
       bs.map((b, i) => ({
         x: x(b.t),

@@ -17,6 +17,7 @@ const stats: ServiceStats = {
   rssMb: 100,
   peakRssMb: 120,
   upstreamCalls: 0,
+  cpuMs: 0,
 };
 
 /** A hand-made run: phases of 1 s from t = 0, timeout 1000 ms, a trip at 1.4 s, recovery closing at 3.1 s. */
@@ -86,6 +87,7 @@ function syntheticRun(): { run: VariantRun; params: ScenarioParams } {
         [4060, 'closed'],
       ],
     },
+    baseline: stats,
     final: stats,
   };
   return { run, params };
@@ -187,7 +189,7 @@ describe('scenario helpers', () => {
     assert.equal(JSON.parse(renderJson(report)).variants.length, 2);
     const svg = renderSvg([none, run], params, ['subtitle & more']);
     assert.ok(svg.startsWith('<svg') && svg.trimEnd().endsWith('</svg>'));
-    assert.equal((svg.match(/<path /g) ?? []).length, 4, 'p50 and p99 per variant');
+    assert.equal((svg.match(/<path /g) ?? []).length, 6, 'throughput, p50 and p99 per variant');
     assert.ok(svg.includes('subtitle &amp; more'));
   });
 });
@@ -227,6 +229,7 @@ describe('outage scenario, tripswitch, short phases', () => {
     assert.notEqual(o.recoveryCloseMs, null, 'the circuit closed after the provider recovered');
     assert.ok(o.recoveryProbes !== null && o.recoveryProbes >= 1);
     assert.ok(phase('recovery').answered > 0, 'the model answers again after recovery');
+    assert.ok(phase('recovery').cpuMsPerRequest > 0, 'the service reports its CPU time');
     for (const s of v.phases)
       assert.equal(s.errors, 0, `${s.phase}: no errors, only answers, fallbacks or 503s`);
     assert.ok(
