@@ -9,6 +9,7 @@ import { ensureUsers } from './adapters/db/users.js';
 import { createLlmClient } from './adapters/llm/index.js';
 import type { LlmClient } from './adapters/llm/types.js';
 import { SqliteJobQueue } from './adapters/queue/sqlite-queue.js';
+import { withRedis } from './adapters/redis/redis-mode.js';
 import type { Config } from './config.js';
 import { seedCorpus } from './corpus/seed.js';
 import { dashboardPlugin } from './dashboard/index.js';
@@ -79,6 +80,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const logOptions = { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
   const logger = options.logStream ? pino(logOptions, options.logStream) : pino(logOptions);
+  // REDIS_URL: shared breaker state, L2 answer cache and BullMQ queue (unless the caller brought its own).
+  const redis = config.redisUrl ? withRedis(config.redisUrl, options, logger) : undefined;
+  if (redis) options = redis.options;
   const documents = new DocumentRepository(db);
   const registry = new BreakerRegistry({
     defaults: options.breakerStore ? { store: options.breakerStore } : {},
@@ -162,6 +166,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await queue.stop();
       await gateway.close();
       await options.sharedCache?.close?.();
+      await redis?.close();
       db.close();
     },
   };

@@ -1,0 +1,98 @@
+// Redis connections for the service's Redis mode (REDIS_URL). Two kinds, because they must behave
+// differently while Redis is away: request-path commands fail fast (a cache miss beats a hung request),
+// BullMQ's worker waits and reconnects (its blocking commands need maxRetriesPerRequest: null).
+import type { RedisOptions as BullMqRedisOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+
+/** Throws a TypeError naming REDIS_URL unless `url` is a redis:// or rediss:// URL. Returns it unchanged. */
+export function checkRedisUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError(`REDIS_URL must be a redis:// or rediss:// URL, got "${redactRedisUrl(url)}"`);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new TypeError(`REDIS_URL must be a redis:// or rediss:// URL, got "${redactRedisUrl(url)}"`);
+  }
+  return url;
+}
+
+/** The URL without its password, for log lines and start-up output. */
+export function redactRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '[unparseable]';
+  }
+}
+
+/** Reconnect quickly at first, then every 2 s at most, forever: Redis coming back must be noticed. */
+const reconnect = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2000);
+
+export interface CommandClientOptions {
+  /** Shown in `CLIENT LIST`. */
+  name: string;
+  /** ms a command may take before it fails. */
+  commandTimeoutMs: number;
+  /** Connection errors (ioredis emits them on every failed reconnect); never thrown. */
+  onError?: (err: Error) => void;
+}
+
+/**
+ * A connection for commands on the request path: each command has a timeout and one retry at most.
+ * Commands may wait for a connection being made (so the first ones after start-up are not lost), but
+ * callers should not send while `isDown(client)`: that fails at once instead of after the timeout.
+ */
+export function createCommandClient(url: string, options: CommandClientOptions): Redis {
+  const client = new Redis(checkRedisUrl(url), {
+    connectionName: options.name,
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: 1,
+    commandTimeout: options.commandTimeoutMs,
+    connectTimeout: 2000,
+    retryStrategy: reconnect,
+  });
+  client.on('error', (err: Error) => options.onError?.(err));
+  return client;
+}
+
+/**
+ * Connection options for BullMQ (it creates its own ioredis connections from them). The worker's
+ * connections wait for Redis instead of failing; the producer's fail fast so an enqueue during a Redis
+ * outage errors instead of hanging the request.
+ */
+export function bullmqConnection(url: string, role: 'producer' | 'worker'): BullMqRedisOptions {
+  checkRedisUrl(url);
+  if (role === 'worker') {
+    return { url, maxRetriesPerRequest: null, connectTimeout: 2000, retryStrategy: reconnect };
+  }
+  return {
+    url,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 2000,
+    connectTimeout: 2000,
+    retryStrategy: reconnect,
+  };
+}
+
+/** True while the connection is lost and waiting to reconnect (or closed for good). */
+export function isDown(client: Redis): boolean {
+  return client.status === 'reconnecting' || client.status === 'close' || client.status === 'end';
+}
+
+/** QUIT when connected (pending replies arrive first), otherwise drop the socket; never throws. */
+export async function closeClient(client: Redis): Promise<void> {
+  if (client.status === 'ready') {
+    try {
+      await client.quit();
+      return;
+    } catch {
+      // fall through to a hard disconnect
+    }
+  }
+  client.disconnect();
+}
