@@ -18,8 +18,9 @@ export interface ChildService {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `main.ts` with TEST_ENV plus `env` on a free port and resolves once it prints its URL. */
-export async function spawnService(env: Record<string, string>, timeoutMs = 20_000): Promise<ChildService> {
+/** Starts `main.ts` with TEST_ENV plus `env` on a free port and resolves once it prints its URL (start-up
+ * compiles the TypeScript sources, which takes many seconds on a loaded machine). */
+export async function spawnService(env: Record<string, string>, timeoutMs = 60_000): Promise<ChildService> {
   const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', MAIN], {
     cwd: APP_DIR,
     env: { ...process.env, ...TEST_ENV, PORT: '0', HOST: '127.0.0.1', ...env },
