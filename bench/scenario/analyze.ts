@@ -1,7 +1,7 @@
 /**
  * Turns one variant's raw record into the numbers the report shows. A request belongs to the phase in which
- * it was sent, except that one sent while healthy but still unanswered when the provider started hanging
- * belongs to the outage: it was caught by it. "After the trip" means sent after the protection first
+ * it was sent, except that one sent while healthy, still open when the provider started hanging and not
+ * answered by the model belongs to the outage: it was caught by it. "After the trip" means sent after the protection first
  * reported `open` during the outage; a probe is an upstream call sent while the protection was not closed.
  */
 import type { Sample } from './load.js';
@@ -80,7 +80,7 @@ export function phaseOf(run: VariantRun, s: Sample): PhaseName | undefined {
   const sent = run.phases.find((m) => s.start >= m.start && s.start < m.end);
   if (sent?.phase === 'warmup') {
     const hang = run.phases.find((m) => m.phase === 'hang');
-    if (hang && s.start + s.latencyMs > hang.start) return 'hang';
+    if (hang && s.kind !== 'answered' && s.start + s.latencyMs > hang.start) return 'hang';
   }
   return sent?.phase;
 }

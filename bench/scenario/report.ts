@@ -162,8 +162,8 @@ export function renderMarkdown(report: ScenarioReport): string {
     '- Load: autocannon, closed loop (each connection asks again as soon as it is answered), one demo user, ' +
       'questions in a fixed round-robin. Warm-up asks only the "known" half, so those are cached when the ' +
       'provider fails; afterwards it also asks unseen questions (→ excerpts) and off-corpus ones (→ 503).',
-    '- A request belongs to the phase in which it was sent (requests still unanswered when the provider starts ' +
-      'hanging belong to the outage); "after the trip" = sent after the protection first reported `open`. ' +
+    '- A request belongs to the phase in which it was sent (requests in flight when the provider starts hanging ' +
+      'that the model then did not answer belong to the outage); "after the trip" = sent after the protection first reported `open`. ' +
       '"First fast answer" = first fallback/503 answered under the fast threshold, from the outage\'s start. ' +
       'Probes = upstream calls sent while the circuit was not closed, recorded inside the service; the state ' +
       'is sampled every 5 ms there, which bounds "recovery → closed".',

@@ -145,6 +145,8 @@ describe('scenario helpers', () => {
   test('analysis of a hand-made run: phases, trip, probes, recovery', () => {
     const { run, params } = syntheticRun();
     assert.equal(phaseOf(run, run.samples[2]!), 'hang', 'a request caught by the outage belongs to it');
+    const answeredInFlight: Sample = { ...run.samples[2]!, kind: 'answered', level: 'llm' };
+    assert.equal(phaseOf(run, answeredInFlight), 'warmup', 'one the model still answered does not');
     const v = analyze(run, params);
     const [warmup, hang] = v.phases;
     assert.equal(warmup!.requests, 2);
