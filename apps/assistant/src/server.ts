@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -8,7 +7,9 @@ import type { Logger } from 'pino';
 import type { BreakerRegistry } from 'tripswitch';
 import type { Database } from './adapters/db/database.js';
 import type { DocumentRepository } from './adapters/db/documents.js';
+import { authenticate } from './adapters/db/users.js';
 import type { Assistant } from './domain/assistant.js';
+import { parseBearer } from './domain/auth.js';
 import type { JobQueue } from './domain/types.js';
 import type { ServiceMetrics } from './observability/metrics.js';
 import { assistantRoutes } from './routes/assistant.js';
@@ -74,16 +75,16 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     exposeStatusRoute: false,
   });
 
-  // Per-user rate limit (per IP for unauthenticated calls). The key is a hash: tokens never sit in memory maps.
+  // Per-user rate limit; requests without a valid token share their IP's allowance, so rotating
+  // made-up tokens earns no fresh allowance.
   await app.register(rateLimit, {
     global: true,
     max: deps.rateLimitPerMinute,
     timeWindow: 60_000,
     keyGenerator: (req) => {
-      const auth = req.headers.authorization;
-      return auth
-        ? `t:${createHash('sha256').update(auth).digest('base64url').slice(0, 22)}`
-        : `ip:${req.ip}`;
+      const token = parseBearer(req.headers.authorization);
+      const user = token === null ? null : authenticate(deps.db, token);
+      return user ? `user:${user.id}` : `ip:${req.ip}`;
     },
     allowList: (req) => req.url.startsWith('/health') || req.url === '/metrics',
   });

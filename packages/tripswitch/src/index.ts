@@ -34,6 +34,7 @@ export type {
   StoreLink,
   StoreSink,
   StoreStatus,
+  TransitionCause,
 } from './core/store.js';
 export { MemoryStore, memoryStore } from './core/store.js';
 export type { CallContext, CircuitState, Clock, Operation, Policy, RetryAfterHint } from './core/types.js';

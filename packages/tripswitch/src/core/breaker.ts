@@ -9,7 +9,14 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
-import type { ProbeLease, SharedSnapshot, StoreLink, StoreSink, StoreStatus } from './store.js';
+import type {
+  ProbeLease,
+  SharedSnapshot,
+  StoreLink,
+  StoreSink,
+  StoreStatus,
+  TransitionCause,
+} from './store.js';
 import {
   type CallContext,
   type CircuitState,
@@ -157,6 +164,8 @@ export class CircuitBreaker implements Policy, BreakerRef {
       failMax: o.failMax,
       failWindow: o.failWindow,
       halfOpenTimeout: o.halfOpenTimeout,
+      halfOpenMaxCalls: o.halfOpenMaxCalls,
+      now: () => o.clock.now(),
       nextOpenDuration: () => o.openDuration({ openings: this._openings + 1, error: this._lastError }),
     });
   }
@@ -454,27 +463,27 @@ export class CircuitBreaker implements Policy, BreakerRef {
 
   /** Force OPEN for one open duration (then the usual HALF-OPEN probing). */
   open(): void {
-    this._transition(OPEN, undefined, this._o.clock.now());
+    this._transition(OPEN, undefined, this._o.clock.now(), 'manual');
   }
 
   /** Force CLOSED, keeping the lifetime totals. */
   close(): void {
-    this._transition(CLOSED, undefined, this._o.clock.now());
+    this._transition(CLOSED, undefined, this._o.clock.now(), 'manual');
   }
 
   /** Hold OPEN until `close()` or `reset()`: no probes. */
   isolate(): void {
-    this._transition(ISOLATED, undefined, this._o.clock.now());
+    this._transition(ISOLATED, undefined, this._o.clock.now(), 'manual');
   }
 
   /** Let every call through unrecorded until `close()` or `reset()`. */
   disable(): void {
-    this._transition(DISABLED, undefined, this._o.clock.now());
+    this._transition(DISABLED, undefined, this._o.clock.now(), 'manual');
   }
 
   /** Back to a new breaker's state: CLOSED, counts and totals cleared. */
   reset(): void {
-    this._transition(CLOSED, undefined, this._o.clock.now());
+    this._transition(CLOSED, undefined, this._o.clock.now(), 'manual');
     this._lastFailureAt = null;
     this._lastError = undefined;
     this._calls = this._successes = this._failures = this._rejections = this._ignored = this._timeouts = 0;
@@ -552,7 +561,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
   /** Lazy transitions driven by time: OPEN -> HALF-OPEN, and a stuck HALF-OPEN probe -> OPEN. */
   private _advance(now: number): void {
     if (this._code === OPEN) {
-      if (now >= this._openUntil) this._transition(HALF_OPEN, undefined, now);
+      if (now >= this._openUntil) this._transition(HALF_OPEN, undefined, now, 'timer');
     } else if (
       this._code === HALF_OPEN &&
       this._probes > 0 &&
@@ -560,7 +569,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
     ) {
       // A probe that never settles counts as failed; its late result is stale (new generation).
       this._countFailure(new TimeoutError(this._o.halfOpenTimeout), now);
-      this._transition(OPEN, this._lastError, now);
+      this._transition(OPEN, this._lastError, now, 'probe');
     }
   }
 
@@ -630,19 +639,20 @@ export class CircuitBreaker implements Policy, BreakerRef {
           const slow = slowMs !== undefined && elapsed >= slowMs;
           const now = this._o.clock.now();
           this._window.record(now, false, slow);
-          if (slow && this._shouldTrip(now)) this._transition(OPEN, undefined, now);
+          if (slow && this._shouldTrip(now)) this._transition(OPEN, undefined, now, 'trip');
         }
       } else if (this._code === HALF_OPEN && probe) {
         this._probes--;
         this._probeSuccesses++;
         const now = this._o.clock.now();
         this._probeProgressAt = now;
-        if (this._probeSuccesses >= this._o.successThreshold) this._transition(CLOSED, undefined, now);
+        if (this._probeSuccesses >= this._o.successThreshold)
+          this._transition(CLOSED, undefined, now, 'probe');
       } else if (this._code === HALF_OPEN) {
         // A manual recordSuccess() in HALF-OPEN counts as a probe success.
         this._probeSuccesses++;
         if (this._probeSuccesses >= this._o.successThreshold) {
-          this._transition(CLOSED, undefined, this._o.clock.now());
+          this._transition(CLOSED, undefined, this._o.clock.now(), 'probe');
         }
       }
     }
@@ -666,10 +676,10 @@ export class CircuitBreaker implements Policy, BreakerRef {
         }
         if (this._link.shared) this._link.failed(this.failCount);
         if (this._code === CLOSED && gen === this._gen && this._shouldTrip(now))
-          this._transition(OPEN, err, now);
+          this._transition(OPEN, err, now, 'trip');
       } else if (this._code === HALF_OPEN) {
         if (probe) this._probes--;
-        this._transition(OPEN, err, now);
+        this._transition(OPEN, err, now, 'probe');
       }
     }
     this._emit('failure', err, this._latency === undefined ? undefined : elapsed);
@@ -733,7 +743,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
     return w.slowThreshold !== undefined && counts.windowSlowCalls / counts.windowCalls >= w.slowThreshold;
   }
 
-  private _transition(to: Code, cause: unknown, now: number, fromStore = false): void {
+  private _transition(to: Code, cause: unknown, now: number, why: TransitionCause | 'store'): void {
     const from = this._code;
     this._gen++;
     this._code = to;
@@ -757,8 +767,8 @@ export class CircuitBreaker implements Policy, BreakerRef {
     } else if (to === ISOLATED) {
       this._openingsTotal++;
     }
-    if (!fromStore && this._link.shared) {
-      this._link.transitioned(NAMES[from]!, { state: NAMES[to]!, openUntil: this._openUntil });
+    if (why !== 'store' && this._link.shared) {
+      this._link.transitioned(NAMES[from]!, { state: NAMES[to]!, openUntil: this._openUntil }, why);
     }
     if (from !== to) this._emit('stateChange', NAMES[from], NAMES[to]);
   }
@@ -783,7 +793,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
       if (from !== OPEN) this._emit('stateChange', NAMES[from], 'open');
       return;
     }
-    this._transition(to, undefined, now, true);
+    this._transition(to, undefined, now, 'store');
   }
 }
 

@@ -91,6 +91,27 @@ describe('CircuitBreaker with RedisStore', { skip: skipWithoutRedis() }, () => {
     assert.equal(await b.execute(() => 'ok'), 'ok');
   });
 
+  test('one instance’s clock ten minutes ahead changes nothing', async () => {
+    const name = uniqueName('skewed');
+    const skewed = { now: () => Date.now() + 600_000 };
+    const a = new CircuitBreaker({ name, failMax: 2, openDuration: 20_000, store: store(), clock: skewed });
+    const b = new CircuitBreaker({ name, failMax: 2, openDuration: 20_000, store: store() });
+    await Promise.all(stores.map((s) => s.refresh()));
+    for (let i = 0; i < 2; i++) await b.execute(fail).catch(() => {});
+    await eventually('skewed instance OPEN', () => a.state === 'open');
+    assert.ok(Math.abs(a.retryAfter - 20_000) < 2_000, `skewed instance waits 20 s too (${a.retryAfter})`);
+    await assert.rejects(
+      a.execute(() => 'no'),
+      CircuitOpenError,
+    );
+    // The skewed instance trips the cluster: the others wait its 20 s, not 20 s minus ten minutes.
+    b.close();
+    await eventually('skewed instance CLOSED', () => a.state === 'closed');
+    for (let i = 0; i < 2; i++) await a.execute(fail).catch(() => {});
+    await eventually('normal instance OPEN', () => b.state === 'open');
+    assert.ok(Math.abs(b.retryAfter - 20_000) < 2_000, `normal instance waits 20 s (${b.retryAfter})`);
+  });
+
   test('4 processes × 250 concurrent calls in HALF-OPEN: exactly one probe runs', async () => {
     const name = uniqueName('multiproc');
     const parent = new CircuitBreaker({ name, openDuration: 1_500, store: store() });
