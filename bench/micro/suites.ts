@@ -1,11 +1,11 @@
 /**
- * Every micro-benchmark suite, in run order. To add one (e.g. the Redis-mode rows): export a `Suite`
+ * Every micro-benchmark suite, in run order. To add one: export a `Suite`
  * (see ../lib/suite.ts) from a file in this folder and append it here; `main.ts` needs no change.
  */
 import type { Suite } from '../lib/suite.js';
 import { memorySuite } from './memory.js';
 import { pipelineSuite } from './pipeline.js';
-import { redisPendingSuite } from './redis-pending.js';
+import { redisSuite } from './redis.js';
 import { rejectionSuite } from './rejection.js';
 import { soakSuite } from './soak.js';
 import { successSuite } from './success.js';
@@ -16,5 +16,5 @@ export const suites: Suite[] = [
   memorySuite,
   soakSuite,
   pipelineSuite,
-  redisPendingSuite, // replace with the real Redis suite when it lands
+  redisSuite,
 ];
