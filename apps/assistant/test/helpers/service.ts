@@ -75,9 +75,17 @@ export interface Service {
 
 const LOAD_SHED_RETRIES = 20;
 
-/** A 503 from the load shedder, rendered by the service's error handler (not the ladder's own 503). */
+/**
+ * A 503 from the load shedder (not the ladder's own 503, nor readiness). Today the service's error handler
+ * renders it as "internal error"; its own message names the pressure.
+ */
 export function isLoadShed(reply: HttpReply): boolean {
-  return reply.status === 503 && reply.json?.message === 'internal error';
+  const message: unknown = reply.json?.message;
+  return (
+    reply.status === 503 &&
+    typeof message === 'string' &&
+    (message === 'internal error' || /under pressure/i.test(message))
+  );
 }
 
 async function sendOnce(url: string, method: string, init: RequestInit): Promise<HttpReply> {

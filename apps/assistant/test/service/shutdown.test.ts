@@ -8,7 +8,12 @@ test('app.close() while a slow model call is in flight: the request completes wi
   t.after(() => svc.close());
   await svc.setMode({ mode: 'slow', latency_ms: 800 });
 
-  const inFlight = svc.query(DEMO_TOKEN, { query: 'What does patience look like?' });
+  // `connection: close`: a keep-alive client holds the server's close() open (see shutdown-keepalive).
+  const inFlight = svc.request('POST', '/api/assistant/query', {
+    token: DEMO_TOKEN,
+    body: { query: 'What does patience look like?' },
+    headers: { connection: 'close' },
+  });
   await eventually(() => (svc.sim.stats().in_flight > 0 ? true : undefined), 'the model call to start');
 
   const closing = svc.app.close();
