@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -51,7 +52,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // Close idle keep-alive sockets on shutdown so in-flight requests finish and the process exits.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    ajv: { customOptions: { allErrors: false, removeAdditional: false } },
+    // No type coercion: `{"query": 42}` is a 400, not the question "42" (query strings are parsed by routes).
+    ajv: { customOptions: { allErrors: false, removeAdditional: false, coerceTypes: false } },
   });
 
   await app.register(swagger, {
@@ -69,7 +71,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   // Shed load instead of queueing without bound when the event loop falls behind.
   await app.register(underPressure, {
-    maxEventLoopDelay: 1000,
+    maxEventLoopDelay: 2000,
     retryAfter: 5,
     message: 'The service is under pressure; retry shortly.',
     exposeStatusRoute: false,
@@ -94,17 +96,28 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     deps.metrics.request(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
-    const status = error.statusCode ?? 500;
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    const body: Record<string, unknown> = {
+  // Errors that carry an HTTP status (validation, body limits, load shedding) keep their own message;
+  // anything else is a bug and answers a bare 500.
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
+    const known = error.statusCode !== undefined;
+    if (!known) request.log.error({ err: error }, 'request failed');
+    return reply.code(status).send({
       statusCode: status,
-      error:
-        status >= 500 ? 'Internal Server Error' : error.name === 'FastifyError' ? 'Bad Request' : error.name,
-      message: status >= 500 ? 'internal error' : error.message,
-    };
-    if (status === 400) body.error = 'Bad Request';
-    return reply.code(status).send(body);
+      error: STATUS_CODES[status] ?? 'Error',
+      message: known ? error.message : 'internal error',
+    });
+  });
+
+  // Graceful shutdown: once closing, every response asks its client to close the connection, so
+  // keep-alive sockets that were busy when close began do not hold the server open.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
   });
 
   await app.register(healthRoutes, { db: deps.db, registry: deps.registry });

@@ -34,22 +34,23 @@ export const documentRoutes: FastifyPluginAsync<{ db: Database; documents: Docum
     },
   );
 
-  app.get<{ Querystring: { limit?: number; offset?: number } }>(
+  app.get<{ Querystring: { limit?: string; offset?: string } }>(
     '/api/documents',
     {
       schema: {
         summary: 'Your documents',
         security: [{ bearer: [] }],
         querystring: Type.Object({
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-          offset: Type.Optional(Type.Integer({ minimum: 0 })),
+          // Strings: the server does not coerce types; the patterns bound them before parsing.
+          limit: Type.Optional(Type.String({ pattern: '^(?:[1-9]\\d{0,1}|[1-4]\\d{2}|500)$' })),
+          offset: Type.Optional(Type.String({ pattern: '^\\d{1,9}$' })),
         }),
       },
     },
     async (request) => {
       const opts: { limit?: number; offset?: number } = {};
-      if (request.query.limit !== undefined) opts.limit = request.query.limit;
-      if (request.query.offset !== undefined) opts.offset = request.query.offset;
+      if (request.query.limit !== undefined) opts.limit = Number(request.query.limit);
+      if (request.query.offset !== undefined) opts.offset = Number(request.query.offset);
       return { documents: documents.listDocuments(request.user!.id, opts) };
     },
   );

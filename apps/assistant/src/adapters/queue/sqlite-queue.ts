@@ -68,6 +68,16 @@ export class SqliteJobQueue implements JobQueue {
     await this.#running;
   }
 
+  /** A write that fails (busy or closed database) is logged; the job's lease makes it claimable again. */
+  #store<R>(write: () => R): R | undefined {
+    try {
+      return write();
+    } catch (err) {
+      this.#o.logger?.warn({ err: (err as Error)?.message }, 'job queue: cannot record a job result');
+      return undefined;
+    }
+  }
+
   #wake(delayMs: number): void {
     if (!this.#started || this.#running) return;
     clearTimeout(this.#timer);
@@ -90,28 +100,39 @@ export class SqliteJobQueue implements JobQueue {
         next = Math.min(Math.max(breaker.retryAfter, 50), 5_000);
         break;
       }
-      const job = repo.claimNextJob(this.owner, this.#now(), leaseMs);
-      if (!job) {
-        const due = repo.nextDueAt();
-        next = due === null ? idle : Math.min(Math.max(due - this.#now(), 10), idle);
+      let job: ReturnType<JobRepository['claimNextJob']>;
+      try {
+        job = repo.claimNextJob(this.owner, this.#now(), leaseMs);
+        if (!job) {
+          const due = repo.nextDueAt();
+          next = due === null ? idle : Math.min(Math.max(due - this.#now(), 10), idle);
+          break;
+        }
+      } catch (err) {
+        // The database is busy or gone: try again later rather than crash the process.
+        this.#o.logger?.warn({ err: (err as Error)?.message }, 'job queue: cannot claim jobs');
+        next = idle;
         break;
       }
+      let result: QueryResponse;
       try {
-        const result = await this.#o.run(job.userId, job.query, this.#abort.signal);
-        repo.completeJob(job.id, this.owner, { ...result, metadata: { ...result.metadata, job_id: job.id } });
-        this.#o.logger?.info({ job: job.id }, 'queued job answered');
+        result = await this.#o.run(job.userId, job.query, this.#abort.signal);
       } catch (err) {
         if (!this.#started) break; // stopping: the lease will expire and the job is claimed again
         const delay =
           err instanceof CircuitOpenError && Number.isFinite(err.retryAfter)
             ? Math.max(err.retryAfter, 100)
             : Math.min(1000 * 2 ** Math.min(job.attempts, 6), 60_000);
-        const status = repo.retryJob(job.id, this.owner, this.#now() + delay, err);
+        const status = this.#store(() => repo.retryJob(job.id, this.owner, this.#now() + delay, err));
         this.#o.logger?.warn(
           { job: job.id, status, err: (err as Error)?.message },
           'queued job not answered yet',
         );
+        continue;
       }
+      const metadata = { ...result.metadata, job_id: job.id };
+      this.#store(() => repo.completeJob(job.id, this.owner, { ...result, metadata }));
+      this.#o.logger?.info({ job: job.id }, 'queued job answered');
     }
     this.#running = undefined;
     if (this.#started) this.#wake(next);
