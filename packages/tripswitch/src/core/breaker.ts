@@ -639,7 +639,8 @@ export class CircuitBreaker implements Policy, BreakerRef {
           const slow = slowMs !== undefined && elapsed >= slowMs;
           const now = this._o.clock.now();
           this._window.record(now, false, slow);
-          if (slow && this._shouldTrip(now)) this._transition(OPEN, undefined, now, 'trip');
+          // The minimum call count may be reached by a success (resilience4j checks after every call).
+          if (this._shouldTrip(now)) this._transition(OPEN, undefined, now, 'trip');
         }
       } else if (this._code === HALF_OPEN && probe) {
         this._probes--;

@@ -21,7 +21,8 @@ export class SlidingWindow {
 
   record(now: number, failed: boolean, slow: boolean): void {
     const slice = Math.floor(now / this.#bucketMs);
-    const i = slice % this.#epoch.length;
+    const n = this.#epoch.length;
+    const i = ((slice % n) + n) % n; // clocks may read negative times
     if (this.#epoch[i] !== slice) {
       this.#epoch[i] = slice;
       this.#calls[i] = 0;

@@ -225,3 +225,15 @@ describe('clocks that start at 0 (ManualClock() default, performance.now())', ()
     assert.equal(b.state, 'closed', 'one failure after closing must not re-trip on pre-close evidence');
   });
 });
+
+test('failureRate: a success that brings the window to minimumCalls can trip it (checked after every call)', async () => {
+  const clock = new ManualClock(5_000);
+  const b = new CircuitBreaker({ failureRate: { threshold: 0.5, minimumCalls: 4, window: 10_000 }, clock });
+  const down = () => Promise.reject(new Error('down'));
+  await b.execute(down).catch(() => {});
+  await b.execute(down).catch(() => {});
+  await b.execute(() => 'ok');
+  assert.equal(b.state, 'closed', '3 calls: below minimumCalls');
+  await b.execute(() => 'ok');
+  assert.equal(b.state, 'open', '4 calls, 2 failures: 50% reaches the threshold');
+});
