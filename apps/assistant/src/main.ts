@@ -1,5 +1,6 @@
 // `npm start`: the AssistantService on embedded defaults (SQLite, in-memory breaker state and cache,
 // the bundled sample corpus) and, when no LLM is configured, the simulated LLM beside it.
+import { redactRedisUrl } from './adapters/redis/connection.js';
 import { type App, createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { DEMO_TOKEN } from './domain/auth.js';
@@ -30,6 +31,11 @@ async function main(): Promise<void> {
     `  LLM: ${config.llm.provider} (${config.llm.model})${sim ? ` — simulated at ${sim.url}, switch faults with POST ${sim.url}/_sim/mode` : ''}`,
     `  API docs: ${address}/docs   dashboard: ${address}/dashboard   metrics: ${address}/metrics`,
   ];
+  if (config.redisUrl) {
+    lines.push(
+      `  Redis: ${redactRedisUrl(config.redisUrl)} (shared breaker state, L2 answer cache, BullMQ job queue)`,
+    );
+  }
   if (app.demo)
     lines.push(`  demo mode: use "Authorization: Bearer ${DEMO_TOKEN}" (user "demo", sample sermons loaded)`);
   console.log(lines.join('\n'));

@@ -1,8 +1,9 @@
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { type CircuitBreaker, CircuitOpenError } from 'tripswitch';
 import type { JobQueue, JobStatus, JobView, QueryResponse } from '../../domain/types.js';
 import { newId } from '../db/ids.js';
-import { bullmqConnection } from '../redis/connection.js';
+import { bullmqWorkerConnection, closeClient, createCommandClient, isDown } from '../redis/connection.js';
 import { toJobView } from './job-view.js';
 
 export interface BullMqJobQueueOptions {
@@ -27,6 +28,8 @@ export interface BullMqJobQueueOptions {
   /** ms a finished job stays readable. Default 24 h (done) and 7 days (failed), range [1000, 90 days]. */
   keepDoneMs?: number;
   keepFailedMs?: number;
+  /** ms an enqueue, lookup or count may take before it fails (request path). Default 2000, range [1, 60000]. */
+  opTimeoutMs?: number;
   logger?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
@@ -68,6 +71,9 @@ const STATUS: Record<string, JobStatus> = {
 export class BullMqJobQueue implements JobQueue {
   readonly kind = 'bullmq';
   readonly queue: Queue<JobData, QueryResponse>;
+  /** The producer's connection: ours, so a lost Redis can be told at once instead of waited out. */
+  readonly #producer: Redis;
+  readonly #opTimeoutMs: number;
   readonly #o: BullMqJobQueueOptions;
   readonly #workerSettings: {
     name: string;
@@ -108,9 +114,15 @@ export class BullMqJobQueue implements JobQueue {
       lockMs: int('lockMs', options.lockMs, 30_000, 1000, 3_600_000),
       backoffMs: int('backoffMs', options.backoffMs, 1000, 1, 600_000),
     };
+    this.#opTimeoutMs = int('opTimeoutMs', options.opTimeoutMs, 2000, 1, 60_000);
     this.#o = options;
+    this.#producer = createCommandClient(options.url, {
+      name: 'assistant-jobs-producer',
+      commandTimeoutMs: this.#opTimeoutMs,
+      onError: (err) => this.#reportError('queue', err),
+    });
     this.queue = new Queue<JobData, QueryResponse>(name, {
-      connection: bullmqConnection(options.url, 'producer'),
+      connection: this.#producer,
       prefix,
       defaultJobOptions: {
         attempts,
@@ -126,16 +138,18 @@ export class BullMqJobQueue implements JobQueue {
   async enqueue(userId: string, query: string): Promise<string> {
     // Our own id: unguessable, and it lets `get` check the owner before showing anything.
     const id = newId('job');
-    await this.queue.add('answer', { userId, query }, { jobId: id });
+    await this.#op('enqueue', () => this.queue.add('answer', { userId, query }, { jobId: id }));
     return id;
   }
 
   async get(userId: string, id: string): Promise<JobView | null> {
     if (!JOB_ID.test(id)) return null;
-    const job = (await this.queue.getJob(id)) as Job<JobData, QueryResponse> | undefined;
+    const job = (await this.#op('lookup', () => this.queue.getJob(id))) as
+      | Job<JobData, QueryResponse>
+      | undefined;
     // Another user's job is indistinguishable from a missing one.
     if (!job || job.data?.userId !== userId) return null;
-    const status = STATUS[await job.getState()];
+    const status = STATUS[await this.#op('lookup', () => job.getState())];
     if (status === undefined) return null; // removed meanwhile
     return toJobView({
       id,
@@ -148,14 +162,16 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   async counts(): Promise<Record<JobStatus, number>> {
-    const c = await this.queue.getJobCounts(
-      'waiting',
-      'delayed',
-      'prioritized',
-      'waiting-children',
-      'active',
-      'completed',
-      'failed',
+    const c = await this.#op('count', () =>
+      this.queue.getJobCounts(
+        'waiting',
+        'delayed',
+        'prioritized',
+        'waiting-children',
+        'active',
+        'completed',
+        'failed',
+      ),
     );
     const n = (key: string) => c[key] ?? 0;
     return {
@@ -174,7 +190,7 @@ export class BullMqJobQueue implements JobQueue {
       s.name,
       (job, token, signal) => this.#process(job, token, signal),
       {
-        connection: bullmqConnection(this.#o.url, 'worker'),
+        connection: bullmqWorkerConnection(this.#o.url),
         prefix: s.prefix,
         concurrency: s.concurrency,
         lockDuration: s.lockMs,
@@ -197,14 +213,55 @@ export class BullMqJobQueue implements JobQueue {
 
   /**
    * Stops picking up jobs; a job in progress is aborted and put back (no attempt used), then the worker and
-   * the producer close their connections.
+   * the producer close their connections. Never hangs on a lost Redis: a job whose put-back could not be
+   * written is recovered by the next worker once its lock expires.
    */
   async stop(): Promise<void> {
     const worker = this.#worker;
     this.#worker = undefined;
     this.#abort.abort(new Error('queue stopping'));
-    await worker?.close().catch((err) => this.#reportError('worker', err));
+    if (worker) {
+      // BullMQ's graceful close waits for Redis forever; without Redis there is nothing to hand back.
+      const force = this.#producer.status !== 'ready';
+      const closed = worker.close(force).catch((err) => this.#reportError('worker', err));
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          this.#o.logger?.warn({}, 'job queue: worker did not close in 10 s; leaving it');
+          resolve();
+        }, 10_000);
+        timer.unref();
+      });
+      await Promise.race([closed, gaveUp]);
+      clearTimeout(timer);
+    }
     await this.queue.close().catch((err) => this.#reportError('queue', err));
+    await closeClient(this.#producer);
+  }
+
+  /**
+   * A request-path operation: fails at once while the producer's connection is down, and after
+   * `opTimeoutMs` otherwise (BullMQ would wait for Redis indefinitely).
+   */
+  async #op<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (isDown(this.#producer)) {
+      throw new Error(`job queue unavailable (${what}): Redis connection is ${this.#producer.status}`);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(`job queue unavailable (${what}): no answer from Redis in ${this.#opTimeoutMs} ms`),
+          ),
+        this.#opTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([fn(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async #process(

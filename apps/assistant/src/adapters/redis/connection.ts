@@ -1,6 +1,6 @@
 // Redis connections for the service's Redis mode (REDIS_URL). Two kinds, because they must behave
-// differently while Redis is away: request-path commands fail fast (a cache miss beats a hung request),
-// BullMQ's worker waits and reconnects (its blocking commands need maxRetriesPerRequest: null).
+// differently while Redis is away: request-path commands fail fast (a cache miss or an error beats a hung
+// request), BullMQ's worker waits and reconnects (its blocking commands need maxRetriesPerRequest: null).
 import type { RedisOptions as BullMqRedisOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 
@@ -60,23 +60,12 @@ export function createCommandClient(url: string, options: CommandClientOptions):
 }
 
 /**
- * Connection options for BullMQ (it creates its own ioredis connections from them). The worker's
- * connections wait for Redis instead of failing; the producer's fail fast so an enqueue during a Redis
- * outage errors instead of hanging the request.
+ * Connection options for a BullMQ worker (it creates its own connections from them): they wait for Redis
+ * and reconnect instead of failing, as BullMQ's blocking commands require (maxRetriesPerRequest: null).
  */
-export function bullmqConnection(url: string, role: 'producer' | 'worker'): BullMqRedisOptions {
+export function bullmqWorkerConnection(url: string): BullMqRedisOptions {
   checkRedisUrl(url);
-  if (role === 'worker') {
-    return { url, maxRetriesPerRequest: null, connectTimeout: 2000, retryStrategy: reconnect };
-  }
-  return {
-    url,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: 2000,
-    connectTimeout: 2000,
-    retryStrategy: reconnect,
-  };
+  return { url, maxRetriesPerRequest: null, connectTimeout: 2000, retryStrategy: reconnect };
 }
 
 /** True while the connection is lost and waiting to reconnect (or closed for good). */
