@@ -124,9 +124,11 @@ export class Assistant {
       };
     }
 
-    // 5. A durable job that a worker completes once the circuit lets calls through.
-    if (allowed.has('queue') && d.queue) {
-      const jobId = await d.queue.enqueue(userId, request.query);
+    // 5. A durable job that a worker completes once the circuit lets calls through (if the queue itself is
+    //    unreachable, fall through to 503 rather than fail the request).
+    const jobId =
+      allowed.has('queue') && d.queue ? await d.queue.enqueue(userId, request.query).catch(() => null) : null;
+    if (jobId !== null) {
       d.onAnswer?.('queued', reason);
       return {
         status: 202,

@@ -109,7 +109,15 @@ export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { db, assis
       },
     },
     async (request, reply) => {
-      const job = await queue.get(request.user!.id, request.params.id);
+      const job = await queue.get(request.user!.id, request.params.id).catch(() => undefined);
+      if (job === undefined) {
+        reply.header('Retry-After', '5');
+        return reply.code(503).send({
+          statusCode: 503,
+          error: 'Service Unavailable',
+          message: 'the job store is unreachable; retry shortly',
+        });
+      }
       if (!job) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: 'no such job' });
       return job;
     },

@@ -45,7 +45,8 @@ describe('Redis mode while Redis is unreachable', { skip: skipWithoutRedis() }, 
     await svc.setMode({ mode: 'error' });
     const started = Date.now();
     const queued = await svc.query(ALICE, { query: 'What is patience?', fallback: ['queue'] });
-    assert.ok(queued.status >= 500, queued.text);
+    assert.equal(queued.status, 503, queued.text);
+    assert.match(queued.headers.get('retry-after') ?? '', /^\d+$/, '503 says when to come back');
     assert.ok(Date.now() - started < 10_000, 'the enqueue failed instead of waiting for Redis');
     await svc.setMode({ mode: 'healthy' });
   }

@@ -144,13 +144,15 @@ export class BullMqJobQueue implements JobQueue {
 
   async get(userId: string, id: string): Promise<JobView | null> {
     if (!JOB_ID.test(id)) return null;
+    // State first, then the job: a job read after its state can only be further along, so a 'done' status
+    // always comes with its return value (reading them the other way round can see done without a result).
+    const status = STATUS[await this.#op('lookup', () => this.queue.getJobState(id))];
+    if (status === undefined) return null; // unknown or removed
     const job = (await this.#op('lookup', () => this.queue.getJob(id))) as
       | Job<JobData, QueryResponse>
       | undefined;
     // Another user's job is indistinguishable from a missing one.
     if (!job || job.data?.userId !== userId) return null;
-    const status = STATUS[await this.#op('lookup', () => job.getState())];
-    if (status === undefined) return null; // removed meanwhile
     return toJobView({
       id,
       status,
