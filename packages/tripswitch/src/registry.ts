@@ -151,7 +151,10 @@ export class BreakerRegistry {
       if (this.#keyed.size <= this.maxKeyed || candidates-- <= 0) return;
       this.#keyed.delete(name);
       if (PINNED_STATES.has(breaker.state)) this.#keyed.set(name, breaker);
-      else this.#removed(breaker, 'evicted');
+      else {
+        this.#removed(breaker, 'evicted');
+        breaker.dispose(); // releases its store subscription (RedisStore) and handlers
+      }
     }
   }
 

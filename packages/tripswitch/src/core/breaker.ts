@@ -9,13 +9,14 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
-import type {
-  ProbeLease,
-  SharedSnapshot,
-  StoreLink,
-  StoreSink,
-  StoreStatus,
-  TransitionCause,
+import {
+  memoryStore,
+  type ProbeLease,
+  type SharedSnapshot,
+  type StoreLink,
+  type StoreSink,
+  type StoreStatus,
+  type TransitionCause,
 } from './store.js';
 import {
   type CallContext,
@@ -112,7 +113,7 @@ const IGNORED = 2;
 export class CircuitBreaker implements Policy, BreakerRef {
   readonly name: string;
   private readonly _o: ResolvedOptions;
-  private readonly _link: StoreLink;
+  private _link: StoreLink;
   /** True when the CLOSED success path needs nothing but the generation check (no timeout, window, latency). */
   private readonly _fast: boolean;
 
@@ -491,21 +492,30 @@ export class CircuitBreaker implements Policy, BreakerRef {
     this._latency?.clear();
   }
 
+  /**
+   * Detach from the state store (a RedisStore stops its subscription and re-reads for this breaker) and
+   * drop every event handler. The breaker keeps working on local state. Registries call this on eviction.
+   */
+  dispose(): void {
+    const link = this._link;
+    this._link = memoryStore.attach();
+    for (const key of Object.keys(this._handlers) as EventName[]) delete this._handlers[key];
+    this._hasSuccess = false;
+    void Promise.resolve(link.close()).catch(() => {});
+  }
+
   // ---------------------------------------------------------------- events
 
   /** Subscribe to a typed event; returns the function that unsubscribes. */
   on<K extends EventName>(event: K, handler: CircuitBreakerEvents[K]): () => void {
-    let list: Handler[] | undefined = this._handlers[event];
-    if (list === undefined) {
-      list = [];
-      this._handlers[event] = list;
-    }
-    list.push(handler as Handler);
+    // Copy-on-write: emitting iterates the current array without copying it.
+    this._handlers[event] = [...(this._handlers[event] ?? []), handler as Handler];
     if (event === 'success') this._hasSuccess = true;
     return () => {
+      const list: Handler[] = this._handlers[event] ?? [];
       const i = list.indexOf(handler as Handler);
-      if (i >= 0) list.splice(i, 1);
-      if (event === 'success') this._hasSuccess = list.length > 0;
+      if (i >= 0) this._handlers[event] = [...list.slice(0, i), ...list.slice(i + 1)];
+      if (event === 'success') this._hasSuccess = (this._handlers.success?.length ?? 0) > 0;
     };
   }
 
@@ -530,7 +540,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
   private _emit(event: EventName, a?: unknown, b?: unknown): void {
     const list = this._handlers[event];
     if (list === undefined || list.length === 0) return;
-    for (const handler of list.slice()) {
+    for (const handler of list) {
       try {
         (handler as unknown as (x: unknown, y: unknown) => void)(a, b);
       } catch {
@@ -568,8 +578,11 @@ export class CircuitBreaker implements Policy, BreakerRef {
       now - this._probeProgressAt >= this._o.halfOpenTimeout
     ) {
       // A probe that never settles counts as failed; its late result is stale (new generation).
-      this._countFailure(new TimeoutError(this._o.halfOpenTimeout), now);
-      this._transition(OPEN, this._lastError, now, 'probe');
+      const error = new TimeoutError(this._o.halfOpenTimeout);
+      this._countFailure(error, now);
+      this._timeouts++;
+      this._transition(OPEN, error, now, 'probe');
+      this._emit('failure', error, undefined);
     }
   }
 
@@ -630,6 +643,8 @@ export class CircuitBreaker implements Policy, BreakerRef {
 
   private _onSuccess(gen: number, probe: boolean, elapsed: number): void {
     this._successes++;
+    // A probe that outlived halfOpenTimeout was written off, whether or not anyone looked in the meantime.
+    if (probe && this._code === HALF_OPEN) this._advance(this._o.clock.now());
     this._latency?.record(elapsed);
     if (gen === this._gen) {
       if (this._code === CLOSED) {
@@ -662,6 +677,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
 
   private _onFailure(gen: number, probe: boolean, err: unknown, elapsed: number): void {
     const now = this._o.clock.now();
+    if (probe && this._code === HALF_OPEN) this._advance(now);
     this._latency?.record(elapsed);
     this._countFailure(err, now);
     if (gen === this._gen) {

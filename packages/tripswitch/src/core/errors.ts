@@ -6,7 +6,10 @@ import type { CircuitState } from './types.js';
  */
 export class CircuitOpenError extends Error {
   override readonly name = 'CircuitOpenError';
-  /** Milliseconds until a probe may run (0 when the refusal is due to HALF-OPEN probes being busy). */
+  /**
+   * Milliseconds until a probe may run: the rest of the open period; while HALF-OPEN probes are busy, the
+   * time until they would be written off (`halfOpenTimeout`); Infinity when isolated.
+   */
   readonly retryAfter: number;
   constructor(
     readonly breakerName: string,

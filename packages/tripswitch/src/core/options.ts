@@ -149,12 +149,16 @@ function integer(name: string, value: unknown, min: number): number {
   return value;
 }
 
-function duration(name: string, value: unknown, allowZero: boolean): number {
-  const ok = isNumber(value) && Number.isFinite(value) && (allowZero ? value >= 0 : value > 0);
-  if (!ok)
-    throw new RangeError(
-      `${name} must be a finite number of ms ${allowZero ? '>= 0' : '> 0'}, got ${String(value)}`,
-    );
+/** Longest delay setTimeout honours; Node turns anything longer into 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+function duration(name: string, value: unknown, allowZero: boolean, max = Number.MAX_SAFE_INTEGER): number {
+  const ok =
+    isNumber(value) && Number.isFinite(value) && (allowZero ? value >= 0 : value > 0) && value <= max;
+  if (!ok) {
+    const range = `${allowZero ? '>= 0' : '> 0'}${max < Number.MAX_SAFE_INTEGER ? ` and <= ${max}` : ''}`;
+    throw new RangeError(`${name} must be a finite number of ms ${range}, got ${String(value)}`);
+  }
   return value;
 }
 
@@ -197,8 +201,12 @@ export function resolveOptions(options: CircuitBreakerOptions = {}): ResolvedOpt
     const user = o.openDuration;
     // A user function that returns garbage must not wedge the breaker: fall back to the default.
     openDuration = (ctx) => {
-      const ms = user(ctx);
-      return isNumber(ms) && ms >= 0 ? ms : DEFAULTS.openDuration;
+      try {
+        const ms = user(ctx);
+        return isNumber(ms) && ms >= 0 ? ms : DEFAULTS.openDuration;
+      } catch {
+        return DEFAULTS.openDuration; // a throwing function must not leave the circuit half-transitioned
+      }
     };
   } else {
     const ms = duration('openDuration', o.openDuration ?? DEFAULTS.openDuration, true);
@@ -208,7 +216,7 @@ export function resolveOptions(options: CircuitBreakerOptions = {}): ResolvedOpt
   const halfOpenMaxCalls = integer('halfOpenMaxCalls', o.halfOpenMaxCalls ?? DEFAULTS.halfOpenMaxCalls, 1);
   const successThreshold = integer('successThreshold', o.successThreshold ?? DEFAULTS.successThreshold, 1);
   const halfOpenTimeout = duration('halfOpenTimeout', o.halfOpenTimeout ?? DEFAULTS.halfOpenTimeout, false);
-  const timeout = optionalDuration('timeout', o.timeout);
+  const timeout = o.timeout === undefined ? undefined : duration('timeout', o.timeout, false, MAX_TIMER_MS);
 
   let window: WindowConfig | undefined;
   const fr = o.failureRate;
