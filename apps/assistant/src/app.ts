@@ -111,7 +111,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     new LlmGateway(client, breaker, { maxConcurrent: config.llm.maxConcurrent });
 
   // The worker answers queued jobs through the assistant's model-only path (defined just below).
-  const leaseMs = config.llm.timeoutMs + 30_000;
+  // Longer than the worst case of one job: two attempts (one retry) of a full timeout, plus margin.
+  const leaseMs = config.llm.timeoutMs * 2 + 35_000;
   const run = (userId: string, query: string, signal: AbortSignal) =>
     assistant.answerFromModel(userId, query, signal);
   const queue =

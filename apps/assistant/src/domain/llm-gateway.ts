@@ -144,11 +144,23 @@ export class LlmGateway implements ModelPort {
     return this.#client.model;
   }
 
-  complete(request: Omit<LlmRequest, 'signal'>, signal?: AbortSignal): Promise<LlmAnswer> {
-    return this.#policy.execute(
-      ({ signal: callSignal }) => this.#client.complete({ ...request, signal: callSignal }),
-      signal,
-    );
+  async complete(request: Omit<LlmRequest, 'signal'>, signal?: AbortSignal): Promise<LlmAnswer> {
+    let upstream: unknown;
+    try {
+      return await this.#policy.execute(async ({ signal: callSignal }) => {
+        try {
+          return await this.#client.complete({ ...request, signal: callSignal });
+        } catch (err) {
+          upstream = err;
+          throw err;
+        }
+      }, signal);
+    } catch (err) {
+      // A retry that ran into the circuit its own failed attempt just opened reports that attempt's
+      // error (e.g. model_loading), not the CircuitOpenError.
+      if (err instanceof CircuitOpenError && upstream !== undefined) throw upstream;
+      throw err;
+    }
   }
 
   async close(): Promise<void> {

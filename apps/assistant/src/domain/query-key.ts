@@ -1,12 +1,12 @@
 /**
- * Cache key for a question: case, punctuation and spacing do not make a different question, so
- * "What is grace?" and "what is grace" share an answer.
+ * Cache key for a question: case, spacing and sentence punctuation do not make a different question, so
+ * "What is grace?" and "what is grace" share an answer; symbols that carry meaning ("2+2", "C#") are kept.
  */
 export function normalizeQuery(query: string): string {
   return query
     .normalize('NFKC')
     .toLowerCase()
-    .replace(/[^\p{L}\p{N}\s]+/gu, ' ')
+    .replace(/[.,;:!?¿¡"'“”‘’«»()[\]{}]+/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
 }

@@ -60,7 +60,8 @@ interface Deps {
 
 /** POST /api/assistant/query and GET /api/assistant/jobs/:id. */
 export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { db, assistant, queue }) => {
-  app.addHook('preHandler', requireUser(db));
+  // onRequest: an unauthenticated body is never parsed or validated.
+  app.addHook('onRequest', requireUser(db));
 
   app.post<{ Body: { query: string; include_metadata?: boolean; fallback?: FallbackOption[] } }>(
     '/api/assistant/query',
@@ -75,12 +76,13 @@ export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { db, assis
     },
     async (request, reply) => {
       const body = request.body;
-      // Abort the model call if the client goes away; the ladder does not degrade for nobody.
+      // Abort the model call if the client goes away before the answer is written (the request stream's
+      // own 'close' fires once the body is read, so the response's is the one that means "gone").
       const controller = new AbortController();
       const onClose = () => {
-        if (!reply.sent) controller.abort(new Error('client disconnected'));
+        if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
       };
-      request.raw.once('close', onClose);
+      reply.raw.once('close', onClose);
       try {
         const outcome = await assistant.answer(
           request.user!.id,
@@ -94,7 +96,7 @@ export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { db, assis
         if (outcome.status === 503) reply.header('Retry-After', String(outcome.retryAfterSeconds));
         return reply.code(outcome.status).send(outcome.body);
       } finally {
-        request.raw.off('close', onClose);
+        reply.raw.off('close', onClose);
       }
     },
   );

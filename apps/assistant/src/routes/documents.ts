@@ -4,6 +4,9 @@ import type { Database } from '../adapters/db/database.js';
 import { DOCUMENT_LIMITS, type DocumentRepository } from '../adapters/db/documents.js';
 import { requireUser } from './auth.js';
 
+/** Bounds what one user can store (200 KB each: at most ~200 MB per user). */
+export const MAX_DOCUMENTS_PER_USER = 1000;
+
 const DocumentBody = Type.Object(
   {
     title: Type.String({ minLength: 1, maxLength: DOCUMENT_LIMITS.titleMaxChars, pattern: '\\S' }),
@@ -17,7 +20,8 @@ export const documentRoutes: FastifyPluginAsync<{ db: Database; documents: Docum
   app,
   { db, documents },
 ) => {
-  app.addHook('preHandler', requireUser(db));
+  // onRequest: an unauthenticated body is never parsed or validated.
+  app.addHook('onRequest', requireUser(db));
 
   app.post<{ Body: { title: string; content: string } }>(
     '/api/documents',
@@ -29,6 +33,13 @@ export const documentRoutes: FastifyPluginAsync<{ db: Database; documents: Docum
       },
     },
     async (request, reply) => {
+      if (documents.countDocuments(request.user!.id) >= MAX_DOCUMENTS_PER_USER) {
+        return reply.code(429).send({
+          statusCode: 429,
+          error: 'Too Many Requests',
+          message: `document quota reached (${MAX_DOCUMENTS_PER_USER} per user)`,
+        });
+      }
       const doc = documents.createDocument(request.user!.id, request.body);
       return reply.code(201).send(doc);
     },

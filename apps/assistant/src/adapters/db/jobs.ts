@@ -108,6 +108,8 @@ export class JobRepository {
   readonly #claim: Statement<[{ owner: string; now: number; expires: number }], JobRow>;
   readonly #claimTx: (owner: string, now: number, expires: number) => JobRow | undefined;
   readonly #complete: Statement<[LeaseParams & { result: string }]>;
+  readonly #defer: Statement<[LeaseParams & { nextRunAt: number }]>;
+  readonly #pendingForUser: Statement<[string], { n: number }>;
   readonly #retry: Statement<[LeaseParams & { nextRunAt: number; error: string }], { status: JobStatus }>;
   readonly #fail: Statement<[LeaseParams & { error: string }]>;
   readonly #renew: Statement<[LeaseParams & { expires: number }]>;
@@ -155,6 +157,14 @@ export class JobRepository {
       `UPDATE jobs SET status = 'done', result = @result, error = NULL, lease_owner = NULL,
               lease_expires_at = NULL, updated_at = @now
        WHERE id = @id AND status = 'running' AND lease_owner = @owner`,
+    );
+    this.#defer = db.prepare(
+      `UPDATE jobs SET status = 'queued', attempts = max(attempts - 1, 0), next_run_at = @nextRunAt,
+              lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
+       WHERE id = @id AND status = 'running' AND lease_owner = @owner`,
+    );
+    this.#pendingForUser = db.prepare(
+      `SELECT count(*) AS n FROM jobs WHERE user_id = ? AND status IN ('queued', 'running')`,
     );
     this.#retry = db.prepare(
       `UPDATE jobs SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
@@ -242,6 +252,20 @@ export class JobRepository {
    * Gives the job back for another attempt at `nextRunAt`, or fails it when its attempts are used up.
    * Returns the new status, or null when `owner` no longer holds the job.
    */
+  /**
+   * Gives the job back untouched, its claim not counted as an attempt: for when the protection refused the
+   * call (open circuit, full bulkhead) and the model was never asked. False when `owner` lost the job.
+   */
+  deferJob(id: string, owner: string, nextRunAt: number): boolean {
+    checkTime(nextRunAt, 'nextRunAt');
+    return this.#defer.run({ id, owner, now: this.#now(), nextRunAt }).changes === 1;
+  }
+
+  /** Jobs of this user not finished yet (queued or running): bounds how much one user can queue. */
+  countPendingJobs(userId: string): number {
+    return this.#pendingForUser.get(userId)?.n ?? 0;
+  }
+
   retryJob(id: string, owner: string, nextRunAt: number, error: unknown): JobStatus | null {
     checkTime(nextRunAt, 'nextRunAt');
     const row = this.#retry.get({ id, owner, now: this.#now(), nextRunAt, error: errorText(error) });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type CircuitBreaker, CircuitOpenError } from 'tripswitch';
+import { type CircuitBreaker, CircuitOpenError, isPolicyRejection } from 'tripswitch';
 import type { JobQueue, JobStatus, JobView, QueryResponse } from '../../domain/types.js';
 import type { JobRepository } from '../db/jobs.js';
 import { toJobView } from './job-view.js';
@@ -12,10 +12,22 @@ export interface SqliteJobQueueOptions {
   breaker: CircuitBreaker;
   /** Lease per claimed job; a job whose worker died is claimed again after it. Must exceed the LLM timeout. */
   leaseMs: number;
+  /** Unfinished jobs one user may have; beyond it the queue rung is skipped. Default 100. */
+  maxPendingPerUser?: number;
+  /** Finished jobs are deleted this long after they finish. Default 7 days. */
+  keepFinishedMs?: number;
   /** Longest sleep between looks at the table when idle. Default 1000 ms. */
   idleMs?: number;
   logger?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
   now?: () => number;
+}
+
+/** One user has as many unfinished jobs as the queue allows. */
+export class QueueFullError extends Error {
+  override readonly name = 'QueueFullError';
+  constructor(readonly userId: string) {
+    super('too many unfinished jobs for this user');
+  }
 }
 
 /**
@@ -32,6 +44,7 @@ export class SqliteJobQueue implements JobQueue {
   #running: Promise<void> | undefined;
   #abort = new AbortController();
   #started = false;
+  #prunedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: SqliteJobQueueOptions) {
     this.#o = options;
@@ -39,6 +52,9 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   async enqueue(userId: string, query: string): Promise<string> {
+    if (this.#o.repo.countPendingJobs(userId) >= (this.#o.maxPendingPerUser ?? 100)) {
+      throw new QueueFullError(userId);
+    }
     const job = this.#o.repo.enqueueJob(userId, query, {}, { maxAttempts: 20 });
     this.#wake(0);
     return job.id;
@@ -68,6 +84,14 @@ export class SqliteJobQueue implements JobQueue {
     await this.#running;
   }
 
+  /** Deletes finished jobs past their keep time, at most once a minute. */
+  #prune(): void {
+    const now = this.#now();
+    if (now - this.#prunedAt < 60_000) return;
+    this.#prunedAt = now;
+    this.#store(() => this.#o.repo.pruneJobs(now - (this.#o.keepFinishedMs ?? 7 * 86_400_000)));
+  }
+
   /** A write that fails (busy or closed database) is logged; the job's lease makes it claimable again. */
   #store<R>(write: () => R): R | undefined {
     try {
@@ -93,6 +117,7 @@ export class SqliteJobQueue implements JobQueue {
     const { repo, breaker, leaseMs } = this.#o;
     const idle = this.#o.idleMs ?? 1000;
     let next = idle;
+    this.#prune();
     while (this.#started) {
       const state = breaker.state;
       if (state === 'open' || state === 'isolated') {
@@ -119,10 +144,16 @@ export class SqliteJobQueue implements JobQueue {
         result = await this.#o.run(job.userId, job.query, this.#abort.signal);
       } catch (err) {
         if (!this.#started) break; // stopping: the lease will expire and the job is claimed again
-        const delay =
-          err instanceof CircuitOpenError && Number.isFinite(err.retryAfter)
-            ? Math.max(err.retryAfter, 100)
-            : Math.min(1000 * 2 ** Math.min(job.attempts, 6), 60_000);
+        if (isPolicyRejection(err)) {
+          // The protection refused (a probe is already out, or the bulkhead is full): the model was never
+          // asked, so the claim costs no attempt. Stop draining until the breaker says a call may run.
+          const wait =
+            err instanceof CircuitOpenError && Number.isFinite(err.retryAfter) ? err.retryAfter : idle;
+          next = Math.min(Math.max(wait, 100), 5_000);
+          this.#store(() => repo.deferJob(job.id, this.owner, this.#now() + next));
+          break;
+        }
+        const delay = Math.min(1000 * 2 ** Math.min(job.attempts, 6), 60_000);
         const status = this.#store(() => repo.retryJob(job.id, this.owner, this.#now() + delay, err));
         this.#o.logger?.warn(
           { job: job.id, status, err: (err as Error)?.message },
