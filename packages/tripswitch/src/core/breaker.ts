@@ -266,9 +266,10 @@ export class CircuitBreaker implements Policy, BreakerRef {
   tryExecute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<ExecuteResult<T>> {
     if (this._code !== CLOSED && this._code !== DISABLED) {
       // Decide rejection synchronously so the open-circuit path creates no rejected promise at all.
-      const rejection = this._admit(this._o.clock.now());
-      if (rejection !== undefined && typeof rejection !== 'boolean') {
-        return Promise.resolve({ ok: false, error: this._reject(rejection) });
+      const now = this._o.clock.now();
+      const rejection = this._admit(now);
+      if (typeof rejection !== 'boolean') {
+        return Promise.resolve({ ok: false, error: this._reject(rejection, now) });
       }
       if (rejection === true) this._releaseProbeSlot(this._gen); // admitted as probe: give it back, execute re-admits
     }
@@ -311,9 +312,10 @@ export class CircuitBreaker implements Policy, BreakerRef {
     if (signal?.aborted) throw signal.reason;
     if (this._code === DISABLED) return fn(signal === undefined ? defaultContext : { signal, attempt: 1 });
     const clock = this._o.clock;
-    const admitted = this._admit(clock.now());
+    const now = clock.now();
+    const admitted = this._admit(now);
     if (typeof admitted !== 'boolean') {
-      const rejection = this._reject(admitted);
+      const rejection = this._reject(admitted, now);
       // Reject after the caller has attached its handler: a promise rejected before anyone listens goes
       // through Node's unhandled-rejection bookkeeping, which costs more than the rest of the rejection.
       await undefined;
@@ -591,16 +593,14 @@ export class CircuitBreaker implements Policy, BreakerRef {
     return this._code;
   }
 
-  private _reject(code: Code): CircuitOpenError {
+  private _reject(code: Code, now = this._o.clock.now()): CircuitOpenError {
     this._rejections++;
-    const now = this._o.clock.now();
     let retryAfter = 0;
-    if (code === OPEN) retryAfter = Math.max(0, this._openUntil - now);
+    if (code === OPEN) retryAfter = this._openUntil - now;
     else if (code === ISOLATED) retryAfter = Number.POSITIVE_INFINITY;
-    else if (code === HALF_OPEN)
-      retryAfter = Math.max(0, this._probeProgressAt + this._o.halfOpenTimeout - now);
-    const error = new CircuitOpenError(this.name, NAMES[code]!, retryAfter);
-    this._emit('rejected', error);
+    else if (code === HALF_OPEN) retryAfter = this._probeProgressAt + this._o.halfOpenTimeout - now;
+    const error = CircuitOpenError.rejecting(this.name, NAMES[code]!, retryAfter);
+    if (this._handlers.rejected !== undefined) this._emit('rejected', error);
     return error;
   }
 

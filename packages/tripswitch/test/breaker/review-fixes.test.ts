@@ -84,3 +84,18 @@ test('a registry disposes the breakers it evicts: their store links are closed',
   assert.equal(closed, 1);
   assert.equal(registry.has('tenant:a'), false);
 });
+
+test('rejections are cheap CircuitOpenErrors that still read like errors', async () => {
+  const { CircuitOpenError } = await import('tripswitch');
+  const b = new CircuitBreaker({ name: 'hf', failMax: 1 });
+  await b.execute(down).catch(() => {});
+  const err = await b.execute(() => 'never').catch((e: unknown) => e);
+  assert.ok(err instanceof CircuitOpenError && err instanceof Error);
+  assert.equal(err.name, 'CircuitOpenError');
+  assert.match(err.message, /^circuit "hf" is open; retry after \d+ ms$/);
+  assert.equal(err.stack, `CircuitOpenError: ${err.message}`);
+  assert.equal(String(err), `CircuitOpenError: ${err.message}`);
+  const built = new CircuitOpenError('x', 'isolated', Number.POSITIVE_INFINITY);
+  assert.equal(built.retryAfter, Number.POSITIVE_INFINITY);
+  assert.match(built.message, /circuit "x" is isolated/);
+});
