@@ -321,18 +321,9 @@ export class CircuitBreaker implements Policy, BreakerRef {
       await undefined;
       throw rejection;
     }
-    let gen = this._gen;
+    const gen = this._gen;
     const probe = admitted;
-    let lease: ProbeLease | null = null;
-    if (probe && this._link.shared) {
-      lease = await this._link.acquireProbe();
-      if (lease === null || gen !== this._gen) {
-        if (lease !== null) lease.release('neutral');
-        this._releaseProbeSlot(gen);
-        throw this._reject(this._rejection(clock.now()));
-      }
-      gen = this._gen;
-    }
+    const lease = probe && this._link.shared ? await this._clusterProbeLease(gen) : null;
     this._calls++;
     const measure = this._latency !== undefined || this._window !== undefined;
     const started = measure ? clock.now() : 0;
@@ -357,6 +348,19 @@ export class CircuitBreaker implements Policy, BreakerRef {
     this._onSuccess(gen, probe, elapsed);
     if (lease !== null) lease.release('success');
     return result;
+  }
+
+  /**
+   * A local probe slot is not enough with a shared store: the cluster grants one probe lease. Without it
+   * (another instance probes, or the state moved on while we asked) the slot is given back and the call
+   * is rejected.
+   */
+  private async _clusterProbeLease(gen: number): Promise<ProbeLease> {
+    const lease = await this._link.acquireProbe();
+    if (lease !== null && gen === this._gen) return lease;
+    lease?.release('neutral');
+    this._releaseProbeSlot(gen);
+    throw this._reject(this._rejection(this._o.clock.now()));
   }
 
   /** A throwing `isFailureResult` cannot classify the value: it counts as an ordinary success. */
@@ -410,17 +414,8 @@ export class CircuitBreaker implements Policy, BreakerRef {
     if (this._code === DISABLED) return disabledPermit;
     const admitted = this._admit(clock.now());
     if (typeof admitted !== 'boolean') throw this._reject(admitted);
-    let gen = this._gen;
-    let lease: ProbeLease | null = null;
-    if (admitted && this._link.shared) {
-      lease = await this._link.acquireProbe();
-      if (lease === null || gen !== this._gen) {
-        if (lease !== null) lease.release('neutral');
-        this._releaseProbeSlot(gen);
-        throw this._reject(this._rejection(clock.now()));
-      }
-      gen = this._gen;
-    }
+    const gen = this._gen;
+    const lease = admitted && this._link.shared ? await this._clusterProbeLease(gen) : null;
     this._calls++;
     const started = clock.now();
     let settled = false;

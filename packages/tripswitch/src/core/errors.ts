@@ -38,7 +38,7 @@ export class CircuitOpenError extends Error {
     };
     error.breakerName = breakerName;
     error.state = state;
-    error.retryAfter = retryAfter > 0 ? retryAfter : 0;
+    error.retryAfter = Math.max(0, retryAfter);
     return error as unknown as CircuitOpenError;
   }
 }
