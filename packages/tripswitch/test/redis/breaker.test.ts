@@ -3,13 +3,12 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { CircuitBreaker, CircuitOpenError } from 'tripswitch';
-import { RedisStore, type RedisStoreOptions } from 'tripswitch/redis';
-import { type RedisServer, skipWithoutRedis, startRedisServer } from '../helpers/redis-server.js';
-import { eventually, sleep, uniqueName } from './support.js';
+import type { RedisStoreOptions } from 'tripswitch/redis';
+import { skipWithoutRedis } from '../helpers/redis-server.js';
+import { eventually, sleep, uniqueName, useRedis } from './support.js';
 
 const PREFIX = 'tst-breaker';
 const here = dirname(fileURLToPath(import.meta.url));
@@ -18,38 +17,14 @@ const repoRoot = resolve(here, '../../../..');
 const fail = () => Promise.reject(new Error('provider down'));
 
 describe('CircuitBreaker with RedisStore', { skip: skipWithoutRedis() }, () => {
-  let server: RedisServer;
-  let raw: Redis;
-  const stores: RedisStore[] = [];
-
-  before(async () => {
-    server = await startRedisServer();
-    raw = new Redis(server.url);
-  });
-  after(async () => {
-    await Promise.all(stores.map((s) => s.close()));
-    raw.disconnect();
-    await server.stop();
-  });
-
-  function store(options: Partial<RedisStoreOptions> = {}): RedisStore {
-    const s = new RedisStore({
-      url: server.url,
-      prefix: PREFIX,
-      logger: false,
-      refreshInterval: 60_000,
-      commandTimeout: 3_000, // a loaded test machine is not an outage
-      ...options,
-    });
-    stores.push(s);
-    return s;
-  }
+  const redis = useRedis(PREFIX);
+  const store = (options: Partial<RedisStoreOptions> = {}) => redis.store(options);
 
   test('a trip in one instance makes the other reject within a bounded time', async () => {
     const name = uniqueName('trip');
     const a = new CircuitBreaker({ name, failMax: 3, openDuration: 30_000, store: store() });
     const b = new CircuitBreaker({ name, failMax: 3, openDuration: 30_000, store: store() });
-    await Promise.all(stores.map((s) => s.refresh()));
+    await Promise.all(redis.stores.map((s) => s.refresh()));
     assert.equal(await b.execute(() => 'ok'), 'ok');
     for (let i = 0; i < 3; i++) await a.execute(fail).catch(() => {});
     assert.equal(a.state, 'open');
@@ -67,7 +42,7 @@ describe('CircuitBreaker with RedisStore', { skip: skipWithoutRedis() }, () => {
   test('failures spread over instances trip the whole cluster (no instance reaches failMax alone)', async () => {
     const name = uniqueName('pooled');
     const breakers = [0, 1, 2].map(() => new CircuitBreaker({ name, failMax: 3, store: store() }));
-    await Promise.all(stores.map((s) => s.refresh()));
+    await Promise.all(redis.stores.map((s) => s.refresh()));
     for (const b of breakers) await b.execute(fail).catch(() => {});
     await eventually('every instance OPEN', () => breakers.every((b) => b.state === 'open'));
     for (const b of breakers)
@@ -81,7 +56,7 @@ describe('CircuitBreaker with RedisStore', { skip: skipWithoutRedis() }, () => {
     const name = uniqueName('recovery');
     const a = new CircuitBreaker({ name, failMax: 2, openDuration: 200, store: store() });
     const b = new CircuitBreaker({ name, failMax: 2, openDuration: 200, store: store() });
-    await Promise.all(stores.map((s) => s.refresh()));
+    await Promise.all(redis.stores.map((s) => s.refresh()));
     for (let i = 0; i < 2; i++) await a.execute(fail).catch(() => {});
     await eventually('B OPEN', () => b.state === 'open');
     await sleep(250);
@@ -96,7 +71,7 @@ describe('CircuitBreaker with RedisStore', { skip: skipWithoutRedis() }, () => {
     const skewed = { now: () => Date.now() + 600_000 };
     const a = new CircuitBreaker({ name, failMax: 2, openDuration: 20_000, store: store(), clock: skewed });
     const b = new CircuitBreaker({ name, failMax: 2, openDuration: 20_000, store: store() });
-    await Promise.all(stores.map((s) => s.refresh()));
+    await Promise.all(redis.stores.map((s) => s.refresh()));
     for (let i = 0; i < 2; i++) await b.execute(fail).catch(() => {});
     await eventually('skewed instance OPEN', () => a.state === 'open');
     assert.ok(Math.abs(a.retryAfter - 20_000) < 2_000, `skewed instance waits 20 s too (${a.retryAfter})`);
@@ -115,15 +90,15 @@ describe('CircuitBreaker with RedisStore', { skip: skipWithoutRedis() }, () => {
   test('4 processes × 250 concurrent calls in HALF-OPEN: exactly one probe runs', async () => {
     const name = uniqueName('multiproc');
     const parent = new CircuitBreaker({ name, openDuration: 1_500, store: store() });
-    await Promise.all(stores.map((s) => s.refresh()));
+    await Promise.all(redis.stores.map((s) => s.refresh()));
     parent.open();
     await sleep(50);
-    assert.equal(await raw.hget(`${PREFIX}:{${name}}:state`, 'state'), 'open');
+    assert.equal(await redis.raw.hget(`${PREFIX}:{${name}}:state`, 'state'), 'open');
     const child = join(here, 'fixtures', 'probe-child.ts');
     const children = Array.from({ length: 4 }, () =>
       spawn(
         process.execPath,
-        ['--conditions=development', '--import', 'tsx', child, server.url, name, PREFIX],
+        ['--conditions=development', '--import', 'tsx', child, redis.server.url, name, PREFIX],
         {
           cwd: repoRoot,
           stdio: ['pipe', 'pipe', 'inherit'],
@@ -146,10 +121,10 @@ describe('CircuitBreaker with RedisStore', { skip: skipWithoutRedis() }, () => {
     const rejected = reports.reduce((n, r) => n + r.rejected, 0);
     assert.equal(ran, 1, `exactly one probe in the cluster: ${JSON.stringify(reports)}`);
     assert.equal(rejected, 999);
-    assert.equal(await raw.get(`${PREFIX}:{${name}}:test-probes`), '1');
+    assert.equal(await redis.raw.get(`${PREFIX}:{${name}}:test-probes`), '1');
     assert.ok(reports.every((r) => r.store === 'connected'));
     // The probe failed: the cluster is OPEN again, for the children's 60 s.
     await eventually('parent follows the re-opened cluster', () => parent.retryAfter > 30_000);
-    await raw.del(`${PREFIX}:{${name}}:test-probes`);
+    await redis.raw.del(`${PREFIX}:{${name}}:test-probes`);
   });
 });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
+import { describe, test } from 'node:test';
+import type { Redis } from 'ioredis';
 import type { ProbeLease, StoreLink } from 'tripswitch';
 import { RedisStore, type RedisStoreOptions } from 'tripswitch/redis';
-import { type RedisServer, skipWithoutRedis, startRedisServer } from '../helpers/redis-server.js';
+import { skipWithoutRedis } from '../helpers/redis-server.js';
 import {
   breakerConfig,
   eventually,
@@ -11,40 +11,17 @@ import {
   recordingSink,
   sleep,
   uniqueName,
+  useRedis,
 } from './support.js';
 
 const PREFIX = 'tst-store';
 
 describe('RedisStore against a real redis-server', { skip: skipWithoutRedis() }, () => {
-  let server: RedisServer;
-  let raw: Redis;
-  const stores: RedisStore[] = [];
-
-  before(async () => {
-    server = await startRedisServer();
-    raw = new Redis(server.url);
-  });
-  after(async () => {
-    await Promise.all(stores.map((s) => s.close()));
-    raw.disconnect();
-    await server.stop();
-  });
-
-  function store(options: Partial<RedisStoreOptions> = {}): RedisStore {
-    const s = new RedisStore({
-      url: server.url,
-      prefix: PREFIX,
-      logger: false,
-      refreshInterval: 60_000,
-      commandTimeout: 3_000, // a loaded test machine is not an outage
-      ...options,
-    });
-    stores.push(s);
-    return s;
-  }
+  const redis = useRedis(PREFIX);
+  const store = (options: Partial<RedisStoreOptions> = {}) => redis.store(options);
   const stateKey = (name: string) => `${PREFIX}:{${name}}:state`;
   const serverNow = async () => {
-    const [s, us] = await raw.time();
+    const [s, us] = await redis.raw.time();
     return Number(s) * 1000 + Math.floor(Number(us) / 1000);
   };
 
@@ -60,7 +37,7 @@ describe('RedisStore against a real redis-server', { skip: skipWithoutRedis() },
     await eventually('B adopts OPEN', () => sb.last()?.state === 'open');
     assert.ok(Math.abs(sb.last()!.openUntil - (Date.now() + 30_000)) < 2_000, 'open-until carried over');
     assert.equal(sa.adopted.length, 0, 'A does not re-adopt its own transition');
-    assert.equal(await raw.hget(stateKey(name), 'state'), 'open');
+    assert.equal(await redis.raw.hget(stateKey(name), 'state'), 'open');
     la.transitioned('open', { state: 'closed', openUntil: 0 }, 'manual');
     await eventually('B adopts CLOSED', () => sb.last()?.state === 'closed');
   });
@@ -73,7 +50,7 @@ describe('RedisStore against a real redis-server', { skip: skipWithoutRedis() },
     await s.refresh();
     // Written behind the store's back, without a message: only the re-read can see it.
     const now = await serverNow();
-    await raw.hset(stateKey(name), { state: 'isolated', gen: String(now), until: '0', by: 'test' });
+    await redis.raw.hset(stateKey(name), { state: 'isolated', gen: String(now), until: '0', by: 'test' });
     await eventually('re-read adopts ISOLATED', () => sink.last()?.state === 'isolated');
   });
 
@@ -98,7 +75,7 @@ describe('RedisStore against a real redis-server', { skip: skipWithoutRedis() },
       sinks.push(sink);
       links.push(store().attach(sink, breakerConfig()));
     }
-    await Promise.all(stores.map((s) => s.refresh()));
+    await Promise.all(redis.stores.map((s) => s.refresh()));
     links[0]!.transitioned('closed', { state: 'open', openUntil: Date.now() }); // probing time at once
     await eventually('every other instance adopts OPEN', () =>
       sinks.slice(1).every((s) => s.last()?.state === 'open'),
@@ -125,7 +102,7 @@ describe('RedisStore against a real redis-server', { skip: skipWithoutRedis() },
     const sb = recordingSink(name);
     const la = store().attach(sa, breakerConfig());
     store().attach(sb, breakerConfig());
-    await Promise.all(stores.map((s) => s.refresh()));
+    await Promise.all(redis.stores.map((s) => s.refresh()));
     la.transitioned('closed', { state: 'open', openUntil: Date.now() });
     await eventually('B adopts OPEN', () => sb.last()?.state === 'open');
     const lease = await la.acquireProbe();
@@ -134,8 +111,8 @@ describe('RedisStore against a real redis-server', { skip: skipWithoutRedis() },
     la.transitioned('half-open', { state: 'closed', openUntil: 0 });
     lease.release('success');
     await eventually('B adopts CLOSED', () => sb.last()?.state === 'closed');
-    assert.equal(await raw.hget(stateKey(name), 'state'), 'closed');
-    assert.equal(await raw.exists(`${PREFIX}:{${name}}:probe:0`), 0, 'lease deleted');
+    assert.equal(await redis.raw.hget(stateKey(name), 'state'), 'closed');
+    assert.equal(await redis.raw.exists(`${PREFIX}:{${name}}:probe:0`), 0, 'lease deleted');
   });
 
   test('a probe result that arrives after its lease expired is ignored', async () => {
@@ -149,11 +126,15 @@ describe('RedisStore against a real redis-server', { skip: skipWithoutRedis() },
     const lease = await link.acquireProbe();
     assert.ok(lease);
     await sleep(250);
-    assert.equal(await raw.exists(`${PREFIX}:{${name}}:probe:0`), 0, 'lease expired in Redis');
+    assert.equal(await redis.raw.exists(`${PREFIX}:{${name}}:probe:0`), 0, 'lease expired in Redis');
     link.transitioned('half-open', { state: 'closed', openUntil: 0 });
     lease.release('success');
     await eventually('the cluster state (OPEN) is re-adopted', () => sink.last()?.state === 'open');
-    assert.equal(await raw.hget(stateKey(name), 'state'), 'open', 'cluster not closed by the late result');
+    assert.equal(
+      await redis.raw.hget(stateKey(name), 'state'),
+      'open',
+      'cluster not closed by the late result',
+    );
   });
 
   test('clock skew of ten minutes changes nothing: times travel as durations on server time', async () => {
@@ -163,15 +144,15 @@ describe('RedisStore against a real redis-server', { skip: skipWithoutRedis() },
     const normal = recordingSink(name);
     const ls = store().attach(skewed, breakerConfig({ now: () => Date.now() + skew }));
     const ln = store().attach(normal, breakerConfig());
-    await Promise.all(stores.map((s) => s.refresh()));
+    await Promise.all(redis.stores.map((s) => s.refresh()));
     ln.transitioned('closed', { state: 'open', openUntil: Date.now() + 20_000 });
     await eventually('skewed instance adopts', () => skewed.last()?.state === 'open');
     assert.ok(
       Math.abs(skewed.last()!.openUntil - (Date.now() + skew + 20_000)) < 2_000,
       'on the skewed clock',
     );
-    const until = Number(await raw.hget(stateKey(name), 'until'));
-    assert.ok(Math.abs(until - (await serverNow()) - 20_000) < 2_000, 'server stores server time');
+    const until = Number(await redis.raw.hget(stateKey(name), 'until'));
+    assert.ok(Math.abs(until - (await serverNow()) - 20_000) < 2_000, 'server redis.stores server time');
     // And the other way round: the skewed instance opens for 20 s of its own clock.
     ls.transitioned('open', { state: 'open', openUntil: Date.now() + skew + 45_000 }, 'manual');
     await eventually('normal instance adopts', () => (normal.last()?.openUntil ?? 0) > Date.now() + 30_000);
@@ -184,13 +165,13 @@ describe('RedisStore against a real redis-server', { skip: skipWithoutRedis() },
     const sb = recordingSink(name);
     const la = store().attach(sa, breakerConfig());
     const lb = store().attach(sb, breakerConfig());
-    await Promise.all(stores.map((s) => s.refresh()));
+    await Promise.all(redis.stores.map((s) => s.refresh()));
     la.transitioned('closed', { state: 'open', openUntil: Date.now() + 10_000 });
     lb.transitioned('closed', { state: 'open', openUntil: Date.now() + 40_000 });
     await sleep(100);
-    await Promise.all(stores.map((s) => s.refresh()));
-    const gen = await raw.hget(stateKey(name), 'gen');
-    const until = Number(await raw.hget(stateKey(name), 'until'));
+    await Promise.all(redis.stores.map((s) => s.refresh()));
+    const gen = await redis.raw.hget(stateKey(name), 'gen');
+    const until = Number(await redis.raw.hget(stateKey(name), 'until'));
     const remaining = until - (await serverNow());
     // Exactly one of the two won; the loser adopted the winner's open-until.
     const winnerIsA = remaining < 25_000;
@@ -208,7 +189,7 @@ describe('RedisStore against a real redis-server', { skip: skipWithoutRedis() },
     const link = s.attach(sink, breakerConfig());
     await s.refresh();
     // Another instance's decision that this one has not heard of (written without a message).
-    await raw.hset(stateKey(name), {
+    await redis.raw.hset(stateKey(name), {
       state: 'isolated',
       gen: String(await serverNow()),
       until: '0',
@@ -216,10 +197,10 @@ describe('RedisStore against a real redis-server', { skip: skipWithoutRedis() },
     });
     link.transitioned('closed', { state: 'open', openUntil: Date.now() + 5_000 });
     await eventually('the cluster state is adopted instead', () => sink.last()?.state === 'isolated');
-    assert.equal(await raw.hget(stateKey(name), 'state'), 'isolated');
+    assert.equal(await redis.raw.hget(stateKey(name), 'state'), 'isolated');
     link.transitioned('isolated', { state: 'closed', openUntil: 0 }, 'manual');
     await s.refresh();
-    assert.equal(await raw.hget(stateKey(name), 'state'), 'closed');
+    assert.equal(await redis.raw.hget(stateKey(name), 'state'), 'closed');
     assert.equal(sink.adopted.length, 1);
   });
 
@@ -228,7 +209,7 @@ describe('RedisStore against a real redis-server', { skip: skipWithoutRedis() },
     const sinks = [recordingSink(name), recordingSink(name), recordingSink(name)];
     const cfg = breakerConfig({ failMax: 3, nextOpenDuration: () => 30_000 });
     const links = sinks.map((sink) => store().attach(sink, cfg));
-    await Promise.all(stores.map((s) => s.refresh()));
+    await Promise.all(redis.stores.map((s) => s.refresh()));
     for (const link of links) link.failed(1); // one failure each: no instance reaches failMax alone
     await eventually('all adopt OPEN', () => sinks.every((s) => s.last()?.state === 'open'));
     for (const s of sinks) assert.ok(Math.abs(s.last()!.openUntil - (Date.now() + 30_000)) < 2_000);
@@ -240,22 +221,22 @@ describe('RedisStore against a real redis-server', { skip: skipWithoutRedis() },
     const sb = recordingSink(name);
     const la = store().attach(sa, breakerConfig({ failMax: 3 }));
     const lb = store().attach(sb, breakerConfig({ failMax: 3 }));
-    await Promise.all(stores.map((s) => s.refresh()));
+    await Promise.all(redis.stores.map((s) => s.refresh()));
     const fails = `${PREFIX}:{${name}}:fails`;
     la.failed(1);
     la.failed(2);
     await sleep(20);
-    await Promise.all(stores.map((s) => s.refresh()));
-    assert.equal(await raw.zcard(fails), 2);
+    await Promise.all(redis.stores.map((s) => s.refresh()));
+    assert.equal(await redis.raw.zcard(fails), 2);
     la.recovered();
-    await Promise.all(stores.map((s) => s.refresh()));
-    assert.equal(await raw.zcard(fails), 0);
+    await Promise.all(redis.stores.map((s) => s.refresh()));
+    assert.equal(await redis.raw.zcard(fails), 0);
     lb.failed(1);
     lb.failed(2);
     await sleep(50);
-    await Promise.all(stores.map((s) => s.refresh()));
-    assert.equal(await raw.zcard(fails), 2);
-    assert.notEqual(await raw.hget(stateKey(name), 'state'), 'open');
+    await Promise.all(redis.stores.map((s) => s.refresh()));
+    assert.equal(await redis.raw.zcard(fails), 2);
+    assert.notEqual(await redis.raw.hget(stateKey(name), 'state'), 'open');
     assert.equal(sb.adopted.length + sa.adopted.length, 0);
   });
 
@@ -273,8 +254,8 @@ describe('RedisStore against a real redis-server', { skip: skipWithoutRedis() },
     link.failed(1);
     await sleep(20);
     await s.refresh();
-    assert.equal(await raw.zcard(`${PREFIX}:{${name}}:fails`), 1);
-    assert.notEqual(await raw.hget(stateKey(name), 'state'), 'open');
+    assert.equal(await redis.raw.zcard(`${PREFIX}:{${name}}:fails`), 1);
+    assert.notEqual(await redis.raw.hget(stateKey(name), 'state'), 'open');
     assert.equal(sink.adopted.length, 0);
   });
 
@@ -284,18 +265,18 @@ describe('RedisStore against a real redis-server', { skip: skipWithoutRedis() },
     const sb = recordingSink(name);
     const la = store({ quorum: 2 }).attach(sa, breakerConfig({ failMax: 3 }));
     const lb = store({ quorum: 2 }).attach(sb, breakerConfig({ failMax: 3 }));
-    await Promise.all(stores.map((s) => s.refresh()));
+    await Promise.all(redis.stores.map((s) => s.refresh()));
     for (let i = 1; i <= 5; i++) la.failed(i);
     la.transitioned('closed', { state: 'open', openUntil: Date.now() + 5_000 }); // A's own trip
     await sleep(50);
-    await Promise.all(stores.map((s) => s.refresh()));
-    assert.notEqual(await raw.hget(stateKey(name), 'state'), 'open', 'one instance is not a quorum');
+    await Promise.all(redis.stores.map((s) => s.refresh()));
+    assert.notEqual(await redis.raw.hget(stateKey(name), 'state'), 'open', 'one instance is not a quorum');
     assert.equal(sb.adopted.length, 0);
     assert.equal(sa.adopted.length, 0, 'A keeps its local OPEN');
     assert.notEqual(await la.acquireProbe(), null, 'A probes on its own');
     lb.failed(1);
     await eventually('B adopts the cluster OPEN', () => sb.last()?.state === 'open');
-    assert.equal(await raw.hget(stateKey(name), 'state'), 'open');
+    assert.equal(await redis.raw.hget(stateKey(name), 'state'), 'open');
   });
 
   test('every key the store writes has a TTL; no key without one', async () => {
@@ -310,23 +291,23 @@ describe('RedisStore against a real redis-server', { skip: skipWithoutRedis() },
     link.transitioned('closed', { state: 'open', openUntil: Date.now() }); // state
     await s.refresh();
     const other = store().attach(recordingSink(name), breakerConfig({ failMax: 10 }));
-    await Promise.all(stores.map((x) => x.refresh()));
+    await Promise.all(redis.stores.map((x) => x.refresh()));
     const lease = await other.acquireProbe(); // probe slot
     assert.ok(lease);
     const keys: string[] = [];
     let cursor = '0';
     do {
-      const [next, batch] = await raw.scan(cursor, 'MATCH', `${PREFIX}:{${name}}:*`, 'COUNT', 100);
+      const [next, batch] = await redis.raw.scan(cursor, 'MATCH', `${PREFIX}:{${name}}:*`, 'COUNT', 100);
       cursor = next;
       keys.push(...batch);
     } while (cursor !== '0');
     assert.ok(keys.includes(stateKey(name)) && keys.some((k) => k.endsWith(':probe:0')), keys.join(','));
     for (const key of keys) {
-      const ttl = await raw.pttl(key);
+      const ttl = await redis.raw.pttl(key);
       assert.ok(ttl > 0, `${key} has a TTL (got ${ttl})`);
     }
     // A failure streak before the transition had its own TTL too (deleted by the transition since).
-    assert.equal(await raw.exists(`${PREFIX}:{${name}}:fails`), 0);
+    assert.equal(await redis.raw.exists(`${PREFIX}:{${name}}:fails`), 0);
   });
 
   test('hash tags keep a breaker’s keys in one slot, whatever its name', async () => {
@@ -337,7 +318,7 @@ describe('RedisStore against a real redis-server', { skip: skipWithoutRedis() },
     await s.refresh();
     link.transitioned('closed', { state: 'open', openUntil: Date.now() + 5_000 });
     await s.refresh();
-    const keys = await raw.keys(`${PREFIX}:{we%7Bir%7Dd%7D*`); // test-only inspection; the store never uses KEYS
+    const keys = await redis.raw.keys(`${PREFIX}:{we%7Bir%7Dd%7D*`); // test-only inspection; the store never uses KEYS
     assert.equal(keys.length, 1);
     assert.match(keys[0]!, /^tst-store:\{we%7Bir%7Dd%7D[^{}]*\}:state$/);
     // Redis Cluster hashes only the part between the first '{' and the next '}': the same for every key.

@@ -1,4 +1,55 @@
+import { after, before } from 'node:test';
+import { Redis } from 'ioredis';
 import type { SharedSnapshot, StoreBreakerConfig, StoreSink, StoreStatus } from 'tripswitch';
+import { RedisStore, type RedisStoreOptions } from 'tripswitch/redis';
+import { type RedisServer, startRedisServer } from '../helpers/redis-server.js';
+
+/** A private redis-server for one describe block, a raw client to inspect keys, and stores closed at the end. */
+export interface RedisFixture {
+  readonly server: RedisServer;
+  readonly raw: Redis;
+  /** Every store made so far (closed by the fixture). */
+  readonly stores: readonly RedisStore[];
+  store(options?: Partial<RedisStoreOptions>): RedisStore;
+}
+
+/** Call inside `describe`: registers the before/after hooks that start and stop everything. */
+export function useRedis(prefix: string, defaults: Partial<RedisStoreOptions> = {}): RedisFixture {
+  let server: RedisServer | undefined;
+  let raw: Redis | undefined;
+  const stores: RedisStore[] = [];
+  before(async () => {
+    server = await startRedisServer();
+    raw = new Redis(server.url);
+  });
+  after(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    raw?.disconnect();
+    await server?.stop();
+  });
+  return {
+    get server() {
+      return server!;
+    },
+    get raw() {
+      return raw!;
+    },
+    stores,
+    store(options = {}) {
+      const s = new RedisStore({
+        url: server!.url,
+        prefix,
+        logger: false,
+        refreshInterval: 60_000,
+        commandTimeout: 3_000, // a loaded test machine is not an outage
+        ...defaults,
+        ...options,
+      });
+      stores.push(s);
+      return s;
+    },
+  };
+}
 
 /** A breaker stand-in for store-level tests: records what the store tells it. */
 export interface RecordingSink extends StoreSink {
