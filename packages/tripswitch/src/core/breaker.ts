@@ -373,33 +373,49 @@ export class CircuitBreaker implements Policy, BreakerRef {
   }
 
   private _withTimeout<T>(fn: Operation<T>, outer: AbortSignal | undefined, ms: number): Promise<T> {
-    const ctx = new TimedContext();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let onAbort: (() => void) | undefined;
-    const guard = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+    // One promise settled by whichever comes first (the operation, the timer, the caller's abort); the
+    // first settlement wins and cleans up, so no Promise.race or finally allocations per call.
+    return new Promise<T>((resolve, reject) => {
+      const ctx = new TimedContext();
+      let done = false;
+      const finish = (): boolean => {
+        if (done) return false;
+        done = true;
+        clearTimeout(timer);
+        if (onAbort !== undefined) outer!.removeEventListener('abort', onAbort);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        if (!finish()) return;
         const error = new TimeoutError(ms);
-        // Settle first: an operation that rejects in its abort handler must not win the race.
+        // Settle before aborting: an operation that rejects in its abort handler must not win.
         reject(new BreakerTimeout(error));
         ctx.abort(error);
       }, ms);
+      let onAbort: (() => void) | undefined;
       if (outer !== undefined) {
         onAbort = () => {
+          if (!finish()) return;
           reject(outer.reason);
           ctx.abort(outer.reason);
         };
         outer.addEventListener('abort', onAbort, { once: true });
       }
-    });
-    let work: Promise<T>;
-    try {
-      work = Promise.resolve(fn(ctx));
-    } catch (err) {
-      work = Promise.reject(err);
-    }
-    return Promise.race([work, guard]).finally(() => {
-      clearTimeout(timer);
-      if (onAbort !== undefined) outer!.removeEventListener('abort', onAbort);
+      let work: PromiseLike<T> | T;
+      try {
+        work = fn(ctx);
+      } catch (err) {
+        if (finish()) reject(err);
+        return;
+      }
+      Promise.resolve(work).then(
+        (value) => {
+          if (finish()) resolve(value);
+        },
+        (err: unknown) => {
+          if (finish()) reject(err);
+        },
+      );
     });
   }
 
