@@ -2,22 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CircuitBreaker } from 'tripswitch';
 import { ManualClock } from '../../src/testing/manual-clock.js';
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(err: unknown): void;
-}
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-const flush = () => new Promise<void>((r) => setImmediate(r));
+import { deferred, flush } from '../helpers/deferred.js';
 
 async function fail(b: CircuitBreaker): Promise<void> {
   await assert.rejects(b.execute(() => Promise.reject(new Error('down'))));

@@ -2,22 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CircuitBreaker, CircuitOpenError, TimeoutError } from 'tripswitch';
 import { ManualClock } from '../../src/testing/manual-clock.js';
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(err: unknown): void;
-}
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-const flush = () => new Promise<void>((r) => setImmediate(r));
+import { deferred, flush } from '../helpers/deferred.js';
 
 async function tripToHalfOpen(b: CircuitBreaker, clock: ManualClock, openDuration: number): Promise<void> {
   const err = new Error('down');

@@ -3,19 +3,9 @@ import { getEventListeners } from 'node:events';
 import { describe, test } from 'node:test';
 import { BulkheadRejectedError } from '../../src/core/errors.js';
 import { bulkhead } from '../../src/policies/index.js';
+import { deferred, flush } from '../helpers/deferred.js';
 
-/** A promise with its resolve/reject exposed. */
-function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  let reject!: (reason: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const tick = flush;
 
 describe('bulkhead policy', () => {
   test('runs up to maxConcurrent, queues up to maxQueue, rejects beyond at once', async () => {
