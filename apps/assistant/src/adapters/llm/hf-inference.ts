@@ -1,7 +1,13 @@
 // HuggingFace classic text generation: POST {baseUrl}/models/{model} with {inputs, parameters}.
 import { LlmResponseError } from './errors.js';
 import { JsonTransport } from './http.js';
-import { checkBaseUrl, checkInt, checkModel, checkTemperature, type HttpClientOptions } from './options.js';
+import {
+  checkBaseUrl,
+  checkModel,
+  type GenerationSettings,
+  generationSettings,
+  type HttpClientOptions,
+} from './options.js';
 import { buildPrompt } from './prompt.js';
 import type { LlmAnswer, LlmClient, LlmRequest } from './types.js';
 
@@ -29,29 +35,28 @@ export class HfInferenceClient implements LlmClient {
   readonly provider = 'hf-inference' as const;
   readonly model: string;
   readonly #url: string;
-  readonly #headers: Record<string, string>;
-  readonly #maxTokens: number;
-  readonly #temperature: number | undefined;
+  readonly #gen: GenerationSettings;
   readonly #transport: JsonTransport;
 
   constructor(options: HfInferenceClientOptions) {
     this.model = checkModel(options.model);
     const path = this.model.split('/').map(encodeURIComponent).join('/');
     this.#url = `${checkBaseUrl(options.baseUrl)}/models/${path}`;
-    this.#maxTokens = checkInt(options.maxTokens ?? 512, 'maxTokens', 1, 131_072);
-    this.#temperature = checkTemperature(options.temperature);
-    this.#headers = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
+    this.#gen = generationSettings(options);
     this.#transport = new JsonTransport(options);
   }
 
   async complete(req: LlmRequest): Promise<LlmAnswer> {
     const prompt = buildPrompt(req.question, req.passages);
-    const parameters: Record<string, unknown> = { max_new_tokens: this.#maxTokens, return_full_text: false };
-    if (this.#temperature !== undefined) parameters.temperature = this.#temperature;
+    const parameters: Record<string, unknown> = {
+      max_new_tokens: this.#gen.maxTokens,
+      return_full_text: false,
+    };
+    if (this.#gen.temperature !== undefined) parameters.temperature = this.#gen.temperature;
     const json = await this.#transport.post(
       this.#url,
       { inputs: prompt.text, parameters },
-      this.#headers,
+      this.#gen.headers,
       req.signal,
     );
     let text = generatedText(json);

@@ -2,7 +2,13 @@
 // vLLM, the simulated LLM at http://127.0.0.1:8001/v1).
 import { LlmResponseError } from './errors.js';
 import { JsonTransport } from './http.js';
-import { checkBaseUrl, checkInt, checkModel, checkTemperature, type HttpClientOptions } from './options.js';
+import {
+  checkBaseUrl,
+  checkModel,
+  type GenerationSettings,
+  generationSettings,
+  type HttpClientOptions,
+} from './options.js';
 import { buildPrompt } from './prompt.js';
 import type { LlmAnswer, LlmClient, LlmRequest, LlmUsage } from './types.js';
 
@@ -45,18 +51,14 @@ export class OpenAiClient implements LlmClient {
   readonly provider: 'openai' | 'sim';
   readonly model: string;
   readonly #url: string;
-  readonly #headers: Record<string, string>;
-  readonly #maxTokens: number;
-  readonly #temperature: number | undefined;
+  readonly #gen: GenerationSettings;
   readonly #transport: JsonTransport;
 
   constructor(options: OpenAiClientOptions) {
     this.provider = options.provider ?? 'openai';
     this.model = checkModel(options.model);
     this.#url = `${checkBaseUrl(options.baseUrl)}/chat/completions`;
-    this.#maxTokens = checkInt(options.maxTokens ?? 512, 'maxTokens', 1, 131_072);
-    this.#temperature = checkTemperature(options.temperature);
-    this.#headers = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
+    this.#gen = generationSettings(options);
     this.#transport = new JsonTransport(options);
   }
 
@@ -65,10 +67,10 @@ export class OpenAiClient implements LlmClient {
     const body: Record<string, unknown> = {
       model: this.model,
       messages: prompt.messages,
-      max_tokens: this.#maxTokens,
+      max_tokens: this.#gen.maxTokens,
     };
-    if (this.#temperature !== undefined) body.temperature = this.#temperature;
-    const json = await this.#transport.post(this.#url, body, this.#headers, req.signal);
+    if (this.#gen.temperature !== undefined) body.temperature = this.#gen.temperature;
+    const json = await this.#transport.post(this.#url, body, this.#gen.headers, req.signal);
     return this.#parse(json);
   }
 

@@ -47,3 +47,22 @@ export function checkTemperature(value: unknown): number | undefined {
   }
   return value;
 }
+
+/** What both clients derive the same way from their options: auth header and generation limits. */
+export interface GenerationSettings {
+  readonly headers: Record<string, string>;
+  readonly maxTokens: number;
+  readonly temperature: number | undefined;
+}
+
+export function generationSettings(options: {
+  apiKey?: string | undefined;
+  maxTokens?: number | undefined;
+  temperature?: number | undefined;
+}): GenerationSettings {
+  return {
+    headers: options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {},
+    maxTokens: checkInt(options.maxTokens ?? 512, 'maxTokens', 1, 131_072),
+    temperature: checkTemperature(options.temperature),
+  };
+}
