@@ -30,7 +30,7 @@ async function assertNoUnhandled(): Promise<void> {
 describe('protect() keeps this; misuse is a UsageError that never counts (item 1)', () => {
   test('a protected method sees its receiver and arguments', async () => {
     const b = new CircuitBreaker({ failMax: 1 });
-    const o = {
+    const o: { x: number; m(this: { x: number }, y: number): number | Promise<number> } = {
       x: 1,
       m(this: { x: number }, y: number) {
         return this.x + y;
@@ -189,7 +189,10 @@ describe('async callbacks: a rejection is contained like a throw (item 2)', () =
         (e: unknown) => e instanceof TypeError && /must be a synchronous function/.test((e as Error).message),
       );
     }
-    assert.throws(() => retry({ shouldRetry: async () => true }), /retry shouldRetry must be a synchronous/);
+    assert.throws(
+      () => retry({ shouldRetry: (async () => true) as never }),
+      /retry shouldRetry must be a synchronous/,
+    );
   });
 
   test('a predicate that returns a promise is a UsageError at the call, never read as truthy', async () => {
