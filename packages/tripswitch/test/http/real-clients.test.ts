@@ -25,8 +25,12 @@ import {
 
 type Case = 'refused' | 'timeout' | '429' | 'quota' | '503' | '404';
 
-/** Client timeouts: short, because the server never answers `/hang`; no test asserts how long anything took. */
-const TIMEOUT_MS = 200;
+/**
+ * Client timeouts: short for `/hang` (the server never answers), generous for everything else so that a
+ * loaded machine never turns a 429 into a timeout. No test asserts how long anything took.
+ */
+const HANG_TIMEOUT_MS = 200;
+const limit = (c: Case): number => (c === 'timeout' ? HANG_TIMEOUT_MS : 30_000);
 
 let server: Server;
 let base: string;
@@ -118,24 +122,24 @@ function check(client: string, c: Case, got: HttpClassification, expected: Expec
 const clients: Record<string, { cases: Case[]; call: (c: Case) => Promise<unknown> }> = {
   fetch: {
     cases: ['refused', 'timeout', '429', 'quota', '503', '404'],
-    call: async (c) => throwForStatus(await fetch(urlFor(c), { signal: AbortSignal.timeout(TIMEOUT_MS) })),
+    call: async (c) => throwForStatus(await fetch(urlFor(c), { signal: AbortSignal.timeout(limit(c)) })),
   },
   axios: {
     cases: ['refused', 'timeout', '429', 'quota', '503', '404'],
-    call: (c) => axios.get(urlFor(c), { timeout: TIMEOUT_MS }),
+    call: (c) => axios.get(urlFor(c), { timeout: limit(c) }),
   },
   got: {
     cases: ['refused', 'timeout', '429', 'quota', '503', '404'],
-    call: (c) => got(urlFor(c), { timeout: { request: TIMEOUT_MS }, retry: { limit: 0 } }),
+    call: (c) => got(urlFor(c), { timeout: { request: limit(c) }, retry: { limit: 0 } }),
   },
   // ky's HTTPError keeps the Response with its body unread: status and headers classify, the body does not.
   ky: {
     cases: ['refused', 'timeout', '429', '503', '404'],
-    call: (c) => ky.get(urlFor(c), { timeout: TIMEOUT_MS, retry: 0 }),
+    call: (c) => ky.get(urlFor(c), { timeout: limit(c), retry: 0 }),
   },
   ofetch: {
     cases: ['refused', 'timeout', '429', 'quota', '503', '404'],
-    call: (c) => ofetch(urlFor(c), { timeout: TIMEOUT_MS, retry: 0 }),
+    call: (c) => ofetch(urlFor(c), { timeout: limit(c), retry: 0 }),
   },
   // node-fetch resolves on HTTP errors and turns a timed-out signal into a bare AbortError (see below).
   'node-fetch': {
@@ -152,7 +156,7 @@ const clients: Record<string, { cases: Case[]; call: (c: Case) => Promise<unknow
       const client = new OpenAI({
         apiKey: 'sk-test',
         baseURL: `${root}/v1`,
-        timeout: TIMEOUT_MS,
+        timeout: limit(c),
         maxRetries: 0,
       });
       return client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
@@ -165,7 +169,7 @@ const clients: Record<string, { cases: Case[]; call: (c: Case) => Promise<unknow
       const client = new InferenceClient('hf_test', { endpointUrl: urlFor(c) });
       return client.textGeneration(
         { model: 'm', inputs: 'hi' },
-        { signal: AbortSignal.timeout(TIMEOUT_MS), retry_on_error: false },
+        { signal: AbortSignal.timeout(limit(c)), retry_on_error: false },
       );
     },
   },
@@ -218,7 +222,9 @@ describe('classifyError on errors thrown by the real clients', () => {
   });
 
   test('node-fetch: a timed-out signal arrives as a bare AbortError (the reason is lost): aborted, not a failure', async () => {
-    const err = await thrown(() => nodeFetch(urlFor('timeout'), { signal: AbortSignal.timeout(TIMEOUT_MS) }));
+    const err = await thrown(() =>
+      nodeFetch(urlFor('timeout'), { signal: AbortSignal.timeout(HANG_TIMEOUT_MS) }),
+    );
     check('node-fetch', 'timeout', classifyError(err), { reason: 'aborted', failure: false });
   });
 
