@@ -201,6 +201,27 @@ describe('Grafana dashboard (static)', () => {
     for (const panel of panels.filter((p) => p.type !== 'row')) assert.ok(panel.description, panel.title);
   });
 
+  test('the metrics DESIGN.md pins are all on the dashboard', () => {
+    const read = new Set(
+      panels
+        .flatMap((p) => (p.targets ?? []).flatMap((target) => metricSelectors(target.expr)))
+        .map(selectorMetric),
+    );
+    for (const name of [
+      'circuit_breaker_state',
+      'circuit_breaker_failures_total',
+      'circuit_breaker_openings_total',
+      'circuit_breaker_calls_total',
+      'circuit_breaker_rejections_total',
+      'circuit_breaker_call_duration_seconds_bucket',
+      'circuit_breaker_store_degraded',
+      'assistant_responses_total',
+      'assistant_jobs',
+    ]) {
+      assert.ok(read.has(name), `no panel reads ${name}`);
+    }
+  });
+
   test('expressions only use defined variables and name metrics, never a bare {} selector', () => {
     const values = Object.fromEntries(variables.map((v) => [v.name, '.*']));
     for (const panel of panels) {
