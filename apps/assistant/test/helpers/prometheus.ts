@@ -265,7 +265,7 @@ export interface PrometheusServer {
 }
 
 export interface PrometheusOptions {
-  /** `host:port` targets of the `assistant` scrape job. */
+  /** `host:port` targets of the example config's `assistant` scrape job. */
   targets: string[];
   /** Rule files to write into the server's directory and load, by file name. */
   ruleFiles: Record<string, RuleFile>;
@@ -323,8 +323,9 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number): P
 }
 
 /**
- * Starts Prometheus on a free 127.0.0.1 port with its own temp data directory, scraping `targets` every
- * `interval` and evaluating the given rule files as often. Retries on a lost port race.
+ * Starts Prometheus on a free 127.0.0.1 port with its own temp data directory and the shipped example
+ * config (deploy/prometheus/prometheus.yml), scraping `targets` every `interval` and evaluating the given
+ * rule files as often. Retries on a lost port race.
  */
 export async function startPrometheus(options: PrometheusOptions): Promise<PrometheusServer> {
   const dir = mkdtempSync(join(tmpdir(), 'assistant-prometheus-'));
@@ -332,10 +333,17 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   for (const [name, file] of Object.entries(options.ruleFiles)) {
     writeFileSync(join(dir, name), JSON.stringify(file, null, 2)); // JSON is YAML
   }
+  // The shipped example config, with test intervals, these targets and these rule files.
+  const example = parse(readFileSync(join(PROMETHEUS_DIR, 'prometheus.yml'), 'utf8')) as {
+    scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
+  };
+  const job = example.scrape_configs.find((c) => c.job_name === 'assistant');
+  if (!job) throw new Error('deploy/prometheus/prometheus.yml has no scrape job "assistant"');
   const config = {
+    ...example,
     global: { scrape_interval: interval, evaluation_interval: interval, scrape_timeout: interval },
     rule_files: Object.keys(options.ruleFiles),
-    scrape_configs: [{ job_name: 'assistant', static_configs: [{ targets: options.targets }] }],
+    scrape_configs: [{ ...job, static_configs: [{ targets: options.targets }] }],
   };
   writeFileSync(join(dir, 'prometheus.yml'), JSON.stringify(config, null, 2));
 
