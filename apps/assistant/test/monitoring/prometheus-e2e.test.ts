@@ -36,18 +36,23 @@ const FIRING_SLACK_S = 30;
 const ALERT = 'CircuitBreakerOpen';
 
 let service: Service;
+// A second, healthy instance with its own simulated model: alerts must name the instance that failed.
+let healthy: Service;
 let prometheus: PrometheusServer;
 let instance: string;
+let healthyInstance: string;
 
 before(async () => {
   if (skip) return;
   service = await startService({ env: SERVICE_ENV });
+  healthy = await startService({ env: SERVICE_ENV });
   instance = new URL(service.baseUrl).host;
+  healthyInstance = new URL(healthy.baseUrl).host;
   const alerts = editRules(readRuleFile('alerts.yml'), (rule) =>
     rule.alert === ALERT ? { ...rule, for: `${OPEN_FOR_S}s` } : rule,
   );
   prometheus = await startPrometheus({
-    targets: [instance],
+    targets: [instance, healthyInstance],
     ruleFiles: { 'recording.yml': readRuleFile('recording.yml'), 'alerts.yml': alerts },
     interval: '1s',
   });
@@ -56,6 +61,7 @@ before(async () => {
 after(async () => {
   await prometheus?.stop();
   await service?.close();
+  await healthy?.close();
 });
 
 /** Polls with a generous timeout; Prometheus works in 1 s steps. */
@@ -63,8 +69,8 @@ function waitFor<T>(check: () => Promise<T | undefined>, what: string, timeoutMs
   return eventually(check, `${what}\nprometheus output:\n${prometheus.output()}`, timeoutMs, 250);
 }
 
-async function llmState(): Promise<number | undefined> {
-  const samples = await prometheus.query(`circuit_breaker_state{breaker_name="llm", instance="${instance}"}`);
+async function llmState(on = instance): Promise<number | undefined> {
+  const samples = await prometheus.query(`circuit_breaker_state{breaker_name="llm", instance="${on}"}`);
   return samples[0] ? Number(samples[0].value[1]) : undefined;
 }
 
@@ -75,6 +81,7 @@ function outageTraffic(): { stop(): Promise<void> } {
     for (let i = 0; running; i++) {
       await service.query(DEMO_TOKEN, { query: `Why be generous, take ${i}?` });
       await service.query(DEMO_TOKEN, { query: `Unknown topic zqxj ${i}`, fallback: ['cache'] });
+      await healthy.query(DEMO_TOKEN, { query: `Why be generous, take ${i}?` });
       await sleep(200);
     }
   })();
@@ -111,8 +118,18 @@ test('Prometheus scrapes the service; the open-circuit alert fires on an outage 
     assert.equal(reply.json.metadata.from_fallback, false, reply.text);
   }
   await waitFor(async () => ((await llmState()) === 0 ? true : undefined), 'Prometheus to scrape state 0');
-  const up = await prometheus.query(`up{job="assistant", instance="${instance}"}`);
-  assert.equal(up[0]?.value[1], '1');
+  await waitFor(
+    async () => ((await llmState(healthyInstance)) === 0 ? true : undefined),
+    'Prometheus to scrape the second instance',
+  );
+  const up = await prometheus.query('up{job="assistant"}');
+  assert.deepEqual(
+    up.map((s) => [s.metric.instance, s.value[1]]).sort(),
+    [
+      [instance, '1'],
+      [healthyInstance, '1'],
+    ].sort(),
+  );
 
   // Outage: the model hangs; calls time out, the breaker opens and keeps probing.
   await service.setMode({ mode: 'hang' });
@@ -142,6 +159,10 @@ test('Prometheus scrapes the service; the open-circuit alert fires on an outage 
     assert.ok(alert.annotations.summary?.includes(`llm on ${instance}`), alert.annotations.summary);
     assert.equal(alert.annotations.dashboard_panel, 'Breaker state over time');
     assert.match(alert.annotations.runbook ?? '', /health\/circuit-breakers/);
+    // The healthy instance's breaker stays closed and raises nothing.
+    assert.equal(await llmState(healthyInstance), 0);
+    const others = (await prometheus.alerts()).filter((a) => a.labels.instance === healthyInstance);
+    assert.deepEqual(others, []);
 
     await t.test('every dashboard expression runs and returns data', async () => {
       await checkDashboard();
