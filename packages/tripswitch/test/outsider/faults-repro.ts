@@ -235,6 +235,19 @@ const checks: Record<string, Check> = {
       ? `failures 1, state ${s.state}, lastFailure null, lastFailureAt ${s.lastFailureAt}`
       : undefined;
   },
+  'F16 a predicate returning a truthy non-boolean reads as false (excluded error trips)': async () => {
+    const b = new CircuitBreaker({
+      failMax: 1,
+      exclude: [(e) => (e as { code?: string }).code as unknown as boolean],
+    });
+    const invalid = Object.assign(new Error('bad request'), { code: 'E_VALIDATION' });
+    await b
+      .execute(() => {
+        throw invalid;
+      })
+      .catch(() => {});
+    return b.state === 'open' ? 'exclude: [(e) => e.code] did not exclude; the circuit opened' : undefined;
+  },
 };
 
 let present = 0;
