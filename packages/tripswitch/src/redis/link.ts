@@ -9,6 +9,7 @@ import type {
   TransitionCause,
 } from '../core/store.js';
 import type { CircuitState } from '../core/types.js';
+import { StoreUnavailableError } from './errors.js';
 import { type BreakerKeys, breakerKeys } from './keys.js';
 import type { ResolvedRedisStoreOptions } from './options.js';
 import { type LuaScript, scripts } from './scripts.js';
@@ -76,6 +77,14 @@ export class RedisLink implements StoreLink {
   /** The local state changed without reaching Redis: reconcile on the next read. */
   private dirty = false;
   private closed = false;
+  /** The last status the store announced to this breaker (to tell a late joiner of a degraded store). */
+  private told: StoreStatus = 'connected';
+  /** The first read ran past commandTimeout and is still in flight: this breaker runs on local state. */
+  private lagging = false;
+  /** A success was recorded before the first read: the cluster's pooled streak starts over after it. */
+  private recoverAfterRead = false;
+  /** See StoreLink.ready; set by start(), cleared when the first read completed or was given up on. */
+  ready: Promise<void> | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private pendingFails = 0;
   private failSeq = 0;
@@ -104,7 +113,7 @@ export class RedisLink implements StoreLink {
   }
 
   get status(): StoreStatus {
-    return this.host.status;
+    return this.lagging ? 'degraded' : this.host.status;
   }
 
   get name(): string {
@@ -144,17 +153,22 @@ export class RedisLink implements StoreLink {
   }
 
   failed(): void {
-    if (this.closed || this.host.status === 'degraded' || this.knownGen < 0) return;
+    if (this.closed || this.host.status === 'degraded') return;
     this.pendingFails++;
-    if (this.flushScheduled) return;
+    // Before the first read the generation is unknown: the failures wait for it (pooled, not dropped).
+    if (this.flushScheduled || this.knownGen < 0) return;
     // Failures of one event-loop turn go in one script call (a burst of N failures costs one round trip).
     this.flushScheduled = true;
     setImmediate(() => this.flushFails());
   }
 
   recovered(): void {
-    if (this.closed || this.host.status === 'degraded' || this.knownGen < 0) return;
+    if (this.closed || this.host.status === 'degraded') return;
     this.pendingFails = 0; // a success came after them: they no longer count
+    if (this.knownGen < 0) {
+      this.recoverAfterRead = true;
+      return;
+    }
     const gen = this.knownGen;
     this.enqueue(async () => {
       if (this.host.status === 'degraded') return;
@@ -211,6 +225,47 @@ export class RedisLink implements StoreLink {
 
   // ------------------------------------------------------------ from the store
 
+  /**
+   * The first read, right after attach. `ready` settles when it completed, or after `commandTimeout` at
+   * the latest: then the breaker runs on local state and hears `storeStatus('degraded')`.
+   */
+  start(): void {
+    const ms = this.host.options.commandTimeout;
+    this.ready = new Promise<void>((resolve) => {
+      let done = false;
+      const finish = (error?: unknown) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.ready = undefined;
+        if (error !== undefined && !this.closed && this.told !== 'degraded') {
+          this.notifyStatus('degraded', error);
+        }
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.lagging = true;
+        finish(new StoreUnavailableError(`first read of "${this.name}" took longer than ${ms} ms`));
+      }, ms);
+      const caughtUp = () => {
+        if (!this.lagging) return;
+        this.lagging = false;
+        if (this.host.status === 'connected' && this.told !== 'connected')
+          this.notifyStatus('connected', undefined);
+      };
+      this.sync().then(
+        () => {
+          finish();
+          caughtUp();
+        },
+        (error: unknown) => {
+          this.lagging = false; // the store itself is degraded now: its status speaks for this breaker
+          finish(error);
+        },
+      );
+    });
+  }
+
   /** Re-read the cluster state and reconcile (attach, backstop timer, rejoin). Rejects if Redis failed. */
   sync(): Promise<void> {
     return this.enqueue(async () => {
@@ -218,11 +273,14 @@ export class RedisLink implements StoreLink {
       await this.host.subscribed(this.keys.channel);
       const view = await this.host.exec(scripts.read, this.keys.all, [this.host.options.keyTtl]);
       await this.reconcile(view);
+      this.afterFirstRead();
     });
   }
 
   notifyStatus(status: StoreStatus, error: unknown): void {
-    if (!this.closed) this.sink.storeStatus(status, error);
+    if (this.closed || this.told === status) return; // each change once, though store and link both report
+    this.told = status;
+    this.sink.storeStatus(status, error);
   }
 
   onMessage(message: EventMessage): void {
@@ -272,6 +330,19 @@ export class RedisLink implements StoreLink {
   }
 
   // ------------------------------------------------------------ internals
+
+  /** Reports made before the generation was known go out now, on the generation just read. */
+  private afterFirstRead(): void {
+    if (this.recoverAfterRead) {
+      this.recoverAfterRead = false;
+      const gen = this.knownGen;
+      this.enqueue(() => this.host.exec(scripts.recover, this.keys.all, [gen])).catch(noop);
+    }
+    if (this.pendingFails > 0 && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushFails());
+    }
+  }
 
   private now(): number {
     return this.config.now ? this.config.now() : Date.now();

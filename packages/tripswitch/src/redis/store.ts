@@ -133,7 +133,7 @@ export class RedisStore implements StateStore {
       });
     }
     set.add(link);
-    link.sync().catch(noop); // a breaker created while the cluster is OPEN starts OPEN
+    link.start(); // a breaker created while the cluster is OPEN starts OPEN, and admits nothing before
     return link;
   }
 
