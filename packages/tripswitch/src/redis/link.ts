@@ -10,7 +10,7 @@ import type {
 } from '../core/store.js';
 import type { CircuitState } from '../core/types.js';
 import { StoreUnavailableError } from './errors.js';
-import { type BreakerKeys, breakerKeys } from './keys.js';
+import { type BreakerKeys, breakerKeys, type NamespaceKeys } from './keys.js';
 import type { ResolvedRedisStoreOptions } from './options.js';
 import { type LuaScript, scripts } from './scripts.js';
 import type { ClusterView, EventMessage, ScriptReply } from './snapshot.js';
@@ -19,6 +19,8 @@ import type { ClusterView, EventMessage, ScriptReply } from './snapshot.js';
 export interface LinkHost {
   readonly status: StoreStatus;
   readonly options: ResolvedRedisStoreOptions;
+  /** The namespace's keys and channel. */
+  readonly ns: NamespaceKeys;
   /** Run a script; a failure has already been reported to the store (it goes degraded) when this rejects. */
   exec(
     script: LuaScript,
@@ -27,8 +29,11 @@ export interface LinkHost {
     onLate?: (reply: ScriptReply) => void,
   ): Promise<ScriptReply>;
   detach(link: RedisLink): void;
-  /** Resolves once this channel's subscription is live (bounded wait). */
-  subscribed(channel: string): Promise<void>;
+  /**
+   * This breaker's shared state, read after the namespace subscription is live (so a change is either in
+   * the read or in a message, never in neither). Reads asked for in the same turn share one round trip.
+   */
+  read(link: RedisLink): Promise<ClusterView>;
 }
 
 /** Granted without Redis: while degraded, or for a trip the quorum kept local. */
@@ -107,7 +112,7 @@ export class RedisLink implements StoreLink {
     private readonly config: StoreBreakerConfig,
   ) {
     const slots = Math.max(1, Math.floor(config.halfOpenMaxCalls ?? 1));
-    this.keys = breakerKeys(host.options.prefix, sink.name, slots);
+    this.keys = breakerKeys(host.ns, host.options.prefix, sink.name, slots);
     const timeout = Number.isFinite(config.halfOpenTimeout) ? config.halfOpenTimeout : host.options.keyTtl;
     this.leaseMs = Math.max(1, Math.ceil(timeout + host.options.leaseGrace));
   }
@@ -118,6 +123,11 @@ export class RedisLink implements StoreLink {
 
   get name(): string {
     return this.sink.name;
+  }
+
+  /** The local state changed without reaching Redis: the next backstop tick reads (and reconciles) it. */
+  get needsRead(): boolean {
+    return this.dirty && !this.closed;
   }
 
   // ------------------------------------------------------------ StoreLink
@@ -172,7 +182,7 @@ export class RedisLink implements StoreLink {
     const gen = this.knownGen;
     this.enqueue(async () => {
       if (this.host.status === 'degraded') return;
-      await this.host.exec(scripts.recover, this.keys.all, [gen]);
+      await this.run(scripts.recover, [gen]);
     }).catch(noop);
   }
 
@@ -183,7 +193,7 @@ export class RedisLink implements StoreLink {
     return this.enqueue(async (): Promise<ProbeLease | null> => {
       if (this.host.status === 'degraded') return localLease;
       const token = randomUUID();
-      const reply = await this.host.exec(scripts.acquire, this.keys.all, [token, this.leaseMs], (late) => {
+      const reply = await this.run(scripts.acquire, [token, this.leaseMs], (late) => {
         // Granted after we stopped waiting: hand the slot straight back.
         if (late.verdict === '1') this.sendSettle(token, Number(late.extra[0]), '', 0).catch(noop);
       });
@@ -270,8 +280,7 @@ export class RedisLink implements StoreLink {
   sync(): Promise<void> {
     return this.enqueue(async () => {
       // Subscribe first, then read: a change is either in the read or in a message, never in neither.
-      await this.host.subscribed(this.keys.channel);
-      const view = await this.host.exec(scripts.read, this.keys.all, [this.host.options.keyTtl]);
+      const view = await this.host.read(this);
       await this.reconcile(view);
       this.afterFirstRead();
     });
@@ -289,8 +298,13 @@ export class RedisLink implements StoreLink {
       this.busyUntil = 0; // a probe slot came free: the next call may ask
       return;
     }
-    if (message.gen <= this.knownGen) return; // already known, or older news
-    this.accept(message, message.origin);
+    this.offer(message, message.origin);
+  }
+
+  /** A state the store learned for this breaker (message or catch-up read): adopt it if it is news. */
+  offer(view: ClusterView, origin: string): void {
+    if (this.closed || view.gen <= this.knownGen) return; // already known, or older news
+    this.accept(view, origin);
   }
 
   /** Called by a lease: give the slot back and, for a probe result, apply it in the same script. */
@@ -336,12 +350,22 @@ export class RedisLink implements StoreLink {
     if (this.recoverAfterRead) {
       this.recoverAfterRead = false;
       const gen = this.knownGen;
-      this.enqueue(() => this.host.exec(scripts.recover, this.keys.all, [gen])).catch(noop);
+      this.enqueue(() => this.run(scripts.recover, [gen])).catch(noop);
     }
     if (this.pendingFails > 0 && !this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flushFails());
     }
+  }
+
+  /** A per-breaker script: KEYS are this breaker's, ARGV starts with name, channel and key TTL. */
+  private run(
+    script: LuaScript,
+    args: readonly (string | number)[],
+    onLate?: (reply: ScriptReply) => void,
+  ): Promise<ScriptReply> {
+    const h = this.host;
+    return h.exec(script, this.keys.all, [this.name, h.ns.channel, h.options.keyTtl, ...args], onLate);
   }
 
   private now(): number {
@@ -356,16 +380,7 @@ export class RedisLink implements StoreLink {
 
   private sendSettle(token: string, slot: number, state: string, openUntil: number): Promise<ScriptReply> {
     const remaining = state === 'open' ? Math.round(openUntil - this.now()) : 0;
-    const o = this.host.options;
-    return this.host.exec(scripts.settle, this.keys.all, [
-      token,
-      slot,
-      state,
-      remaining,
-      this.id,
-      o.keyTtl,
-      this.keys.channel,
-    ]);
+    return this.run(scripts.settle, [token, slot, state, remaining, this.id]);
   }
 
   /** Publish a local transition (compare-and-set on the generation we know; `force` for manual actions). */
@@ -389,15 +404,7 @@ export class RedisLink implements StoreLink {
     let remaining = 0;
     if (state === 'half-open') state = 'open'; // an OPEN whose time is up: probing time, cluster-wide
     if (state === 'open') remaining = Math.max(0, Math.round(snapshot.openUntil - this.now()));
-    const o = this.host.options;
-    const reply = await this.host.exec(scripts.transition, this.keys.all, [
-      expectedGen,
-      state,
-      remaining,
-      this.id,
-      o.keyTtl,
-      this.keys.channel,
-    ]);
+    const reply = await this.run(scripts.transition, [expectedGen, state, remaining, this.id]);
     this.dirty = false;
     if (reply.verdict === '1') this.knownGen = reply.gen;
     else this.accept(reply, ''); // lost the race: the cluster's state wins
@@ -414,7 +421,7 @@ export class RedisLink implements StoreLink {
     const c = this.config;
     this.enqueue(async () => {
       if (this.host.status === 'degraded') return;
-      const reply = await this.host.exec(scripts.fail, this.keys.all, [
+      const reply = await this.run(scripts.fail, [
         gen,
         count,
         this.id,
@@ -423,8 +430,6 @@ export class RedisLink implements StoreLink {
         c.failWindow ?? 0,
         o.quorum,
         Math.max(0, Math.round(c.nextOpenDuration())),
-        o.keyTtl,
-        this.keys.channel,
       ]);
       // 1: our report opened the cluster; 0: the state had moved on. Either way, follow the cluster.
       if (reply.verdict !== '2' && reply.gen !== this.knownGen) this.accept(reply, '');
@@ -437,7 +442,7 @@ export class RedisLink implements StoreLink {
   }
 
   /** Bring local and cluster state together after a read. */
-  private async reconcile(view: ScriptReply): Promise<void> {
+  private async reconcile(view: ClusterView): Promise<void> {
     const now = this.now();
     const local = this.effective(now);
     const protective = local === 'open' || local === 'half-open' || local === 'isolated';

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { CircuitBreaker, CircuitOpenError } from 'tripswitch';
 import type { RedisStoreOptions } from 'tripswitch/redis';
 import { skipWithoutRedis } from '../helpers/redis-server.js';
-import { eventually, sleep, uniqueName, useRedis } from './support.js';
+import { eventually, keyOf, sleep, uniqueName, useRedis } from './support.js';
 
 const PREFIX = 'tst-breaker';
 const here = dirname(fileURLToPath(import.meta.url));
@@ -93,7 +93,7 @@ describe('CircuitBreaker with RedisStore', { skip: skipWithoutRedis() }, () => {
     await Promise.all(redis.stores.map((s) => s.refresh()));
     parent.open();
     await sleep(50);
-    assert.equal(await redis.raw.hget(`${PREFIX}:{${name}}:state`, 'state'), 'open');
+    assert.equal(await redis.raw.hget(keyOf(PREFIX, name, 'state'), 'state'), 'open');
     const child = join(here, 'fixtures', 'probe-child.ts');
     const children = Array.from({ length: 4 }, () =>
       spawn(

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { BreakerRegistry, CircuitBreaker, CircuitOpenError, type StoreStatus } from 'tripswitch';
 import { RedisStore } from 'tripswitch/redis';
 import { skipWithoutRedis } from '../helpers/redis-server.js';
-import { eventually, uniqueName, useRedis } from './support.js';
+import { eventually, keyOf, uniqueName, useRedis } from './support.js';
 
 const PREFIX = 'tst-first-read';
 const fail = () => Promise.reject(new Error('provider down'));
@@ -24,7 +24,7 @@ describe('a new breaker on a shared store is never blind', { skip: skipWithoutRe
     for (let i = 0; i < failMax; i++) await other.execute(fail).catch(() => {});
     await eventually('the cluster is OPEN in Redis', () => other.state === 'open', 10_000);
     await redis.stores.at(-1)!.refresh();
-    assert.equal(await redis.raw.hget(`${PREFIX}:{${name}}:state`, 'state'), 'open');
+    assert.equal(await redis.raw.hget(keyOf(PREFIX, name, 'state'), 'state'), 'open');
   }
 
   test('cluster OPEN: five calls right after construction never reach the upstream', async () => {
@@ -99,11 +99,12 @@ describe('a new breaker on a shared store is never blind', { skip: skipWithoutRe
     const fresh = new CircuitBreaker({ name, failMax: 3, store: redis.store() });
     fresh.recordFailure(new Error('x'));
     fresh.recordSuccess(); // consecutive semantics: the streak is over, here and in the cluster
-    await redis.stores.at(-1)!.refresh();
+    const fails = keyOf(PREFIX, name, 'fails');
+    await eventually('the pooled streak is reset', async () => (await redis.raw.exists(fails)) === 0, 10_000);
     await e3!.execute(fail).catch(() => {});
     await Promise.all(redis.stores.map((s) => s.refresh()));
     assert.equal(e1!.state, 'closed', 'one pooled failure after the reset, not three');
-    assert.equal(await redis.raw.zcard(`${PREFIX}:{${name}}:fails`), 1);
+    assert.equal(await redis.raw.zcard(keyOf(PREFIX, name, 'fails')), 1);
   });
 });
 

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { CircuitBreaker, CircuitOpenError, type StoreStatus } from 'tripswitch';
 import { RedisStore, type RedisStoreOptions } from 'tripswitch/redis';
 import { type RedisServer, skipWithoutRedis, startRedisServer } from '../helpers/redis-server.js';
-import { breakerConfig, eventually, recordingSink, sleep, uniqueName } from './support.js';
+import { breakerConfig, eventually, keyOf, recordingSink, sleep, uniqueName } from './support.js';
 
 const PREFIX = 'tst-outage';
 const fail = () => Promise.reject(new Error('provider down'));
@@ -102,11 +102,11 @@ describe('RedisStore when Redis goes away', { skip: skipWithoutRedis() }, () => 
     try {
       let state: string | null = null;
       for (let i = 0; i < 200 && state !== 'open'; i++) {
-        state = await raw.hget(`${PREFIX}:{${name}}:state`, 'state');
+        state = await raw.hget(keyOf(PREFIX, name, 'state'), 'state');
         if (state !== 'open') await sleep(20);
       }
       assert.equal(state, 'open');
-      assert.ok((await raw.pttl(`${PREFIX}:{${name}}:state`)) > 0);
+      assert.ok((await raw.pttl(keyOf(PREFIX, name, 'state'))) > 0);
     } finally {
       raw.disconnect();
     }

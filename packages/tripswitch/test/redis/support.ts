@@ -83,9 +83,13 @@ export function breakerConfig(overrides: Partial<StoreBreakerConfig> = {}): Stor
 }
 
 /** Poll until `check` is true; fails the test with `what` after `timeoutMs` (generous: shared machine). */
-export async function eventually(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
+export async function eventually(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -97,4 +101,9 @@ let counter = 0;
 /** A breaker name no other test uses (tests share one Redis). */
 export function uniqueName(label: string): string {
   return `${label}-${process.pid}-${++counter}`;
+}
+
+/** The Redis key RedisStore uses for one of a breaker's records (`{prefix}:b:<name>:<suffix>`). */
+export function keyOf(prefix: string, name: string, suffix: string): string {
+  return `{${prefix}}:b:${name}:${suffix}`;
 }
