@@ -346,7 +346,8 @@ export class RedisStore implements StateStore {
         return;
       }
       const dirty = [...this.links].filter((link) => link.needsRead);
-      const reconciled = Promise.all(dirty.map((link) => link.sync()));
+      // Settled, never rejected: a failure was reported by the read itself (the store went degraded).
+      const reconciled = Promise.allSettled(dirty.map((link) => link.sync()));
       if (this.links.size > 0 || this.known !== null) {
         const version = await this.readVersion();
         const k = this.known;
