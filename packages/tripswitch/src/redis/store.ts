@@ -345,14 +345,13 @@ export class RedisStore implements StateStore {
         await this.refresh();
         return;
       }
+      if (this.links.size === 0) return; // nothing attached: nothing to keep up to date
       const dirty = [...this.links].filter((link) => link.needsRead);
       // Settled, never rejected: a failure was reported by the read itself (the store went degraded).
       const reconciled = Promise.allSettled(dirty.map((link) => link.sync()));
-      if (this.links.size > 0 || this.known !== null) {
-        const version = await this.readVersion();
-        const k = this.known;
-        if (k === null || version.epoch !== k.epoch || version.seq !== k.seq) await this.catchUp();
-      }
+      const version = await this.readVersion();
+      const k = this.known;
+      if (k === null || version.epoch !== k.epoch || version.seq !== k.seq) await this.catchUp();
       await reconciled;
     };
     this.ticking = run().finally(() => {
