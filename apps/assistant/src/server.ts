@@ -8,6 +8,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { BreakerRegistry } from 'tripswitch';
@@ -72,7 +73,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // One line per completed request (logCompletedRequest), not Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     // A client that dribbles its headers or body, or sits idle, cannot hold a socket (DESIGN 3.3). Node
     // checks the header and request deadlines every `connectionsCheckingInterval` ms.
@@ -86,6 +87,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     // Close idle keep-alive sockets on shutdown so in-flight requests finish and the process exits.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Path parameters are bounded by their schemas (in code points); the router's own limit counts UTF-16
+    // units and would refuse, with a 414, ids the schema accepts (100 emoji are 200 units).
+    routerOptions: { maxParamLength: 1024 },
     // No type coercion: `{"query": 42}` is a 400, not the question "42" (query strings are parsed by routes).
     ajv: { customOptions: { allErrors: false, removeAdditional: false, coerceTypes: false } },
   });
