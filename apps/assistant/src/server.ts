@@ -150,6 +150,16 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
   });
 
+  // Unknown routes: the path only — Fastify's default message echoes the query string, and with it any
+  // token a client put there.
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({
+      statusCode: 404,
+      error: 'Not Found',
+      message: `Route ${request.method}:${request.url.split('?')[0]} not found`,
+    }),
+  );
+
   // Graceful shutdown: once closing, every response asks its client to close the connection, so
   // keep-alive sockets that were busy when close began do not hold the server open.
   let closing = false;

@@ -199,6 +199,8 @@ export function dashboardPlugin(options: DashboardOptions): DashboardPlugin {
     app.get('/dashboard/assets/dashboard.js', hide, page('dashboard.js'));
 
     app.get('/dashboard/events', hide, async (request, reply) => {
+      // HEAD: the stream's headers, no stream (a HEAD must not hold a connection open).
+      if (request.method === 'HEAD') return reply.type('text/event-stream; charset=utf-8').send();
       const refusal = events.refusal(request.ip);
       if (refusal === 'address') {
         request.log.warn({ clients: events.size }, 'dashboard stream refused: too many from one address');

@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import type { CircuitBreakerListener } from 'tripswitch';
 import { classifyError } from 'tripswitch/http';
+import { sliceCodePoints } from '../domain/text.js';
 import { redactQuery, type Scrubber } from './scrub.js';
 
 /** Secrets never reach the logs: tokens, API keys, cookies (the scrubber catches what slips past). */
@@ -40,16 +41,16 @@ function one(err: unknown): LoggedError {
       const e = err as { name?: unknown; message?: unknown; code?: unknown };
       return {
         type: typeof e.name === 'string' ? e.name : 'Object',
-        message: typeof e.message === 'string' ? e.message.slice(0, MAX_MESSAGE) : '',
+        message: typeof e.message === 'string' ? sliceCodePoints(e.message, MAX_MESSAGE) : '',
         ...(typeof e.code === 'string' ? { code: e.code } : {}),
       };
     }
-    return { type: typeof err, message: String(err).slice(0, MAX_MESSAGE) };
+    return { type: typeof err, message: sliceCodePoints(String(err), MAX_MESSAGE) };
   }
   const e = err as Error & { code?: unknown; status?: unknown; statusCode?: unknown };
   const out: LoggedError = {
     type: e.name || e.constructor?.name || 'Error',
-    message: e.message.slice(0, MAX_MESSAGE),
+    message: sliceCodePoints(e.message, MAX_MESSAGE),
   };
   if (typeof e.code === 'string') out.code = e.code;
   const status = typeof e.status === 'number' ? e.status : e.statusCode;
