@@ -312,6 +312,7 @@ test('security probe: client-side attacks', async (t) => {
 
   // Verdict.
   assert.ok(outcomes.length >= 100, `only ${outcomes.length} hostile requests`);
+  t.diagnostic(`${outcomes.length} hostile requests`);
   assertNo5xx(outcomes);
   for (const o of outcomes) assertNoSecrets(`response to ${o.what}`, o.text);
   assertNoSecrets('/metrics', await svc.metricsText());

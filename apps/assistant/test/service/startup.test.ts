@@ -132,3 +132,21 @@ test('relative DATABASE_PATH and .env are found in the directory npm start was r
   assert.match(override.output, /model model-from-env/);
   assert.ok(existsSync(join(dir, 'other.db')));
 });
+
+test('README and .env.example document every environment variable the service reads', async () => {
+  const { readFileSync } = await import('node:fs');
+  const root = join(APP_DIR, '..', '..');
+  const sources = ['config.ts', 'main.ts']
+    .map((f) => readFileSync(join(APP_DIR, 'src', f), 'utf8'))
+    .join('\n');
+  const read = new Set<string>();
+  for (const m of sources.matchAll(/env(?:\.|, ')([A-Z][A-Z0-9_]+)/g)) read.add(m[1] as string);
+  read.delete('INIT_CWD'); // set by npm, not by users
+  assert.ok(read.size >= 25, [...read].join(' '));
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const example = readFileSync(join(root, '.env.example'), 'utf8');
+  for (const name of read) {
+    assert.ok(readme.includes(`\`${name}\``), `README misses ${name}`);
+    assert.match(example, new RegExp(`^#?${name}=`, 'm'), `.env.example misses ${name}`);
+  }
+});
