@@ -1,6 +1,8 @@
 // The scrubber and the query redaction on their own: what counts as a secret in upstream text and URLs.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { HttpStatusError } from 'tripswitch/http';
+import { jobErrorText } from '../../src/adapters/queue/job-view.js';
 import { codePointLength, sliceCodePoints } from '../../src/domain/text.js';
 import { describeError } from '../../src/observability/logging.js';
 import { REDACTED, redactQuery, Scrubber, safeUrl } from '../../src/observability/scrub.js';
@@ -72,4 +74,11 @@ test('code points: one definition of length', () => {
   assert.equal(codePointLength(''), 0);
   assert.equal(sliceCodePoints('😀😀😀', 2), '😀😀');
   assert.equal(sliceCodePoints('ab', 5), 'ab');
+});
+
+test('a failed job records the error class and kind, never the upstream text', () => {
+  const err = new HttpStatusError(502, { body: JSON.stringify({ error: { message: `bad key ${KEY}` } }) });
+  assert.equal(err.message.includes(KEY), true, 'the upstream text does carry the key');
+  const text = jobErrorText(err);
+  assert.equal(text, 'the model could not answer: HttpStatusError (server_error)');
 });
