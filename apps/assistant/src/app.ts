@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
-import { BreakerRegistry, type CircuitBreaker, type StateStore } from 'tripswitch';
+import { BreakerRegistry, type CircuitBreaker, loggingListener, type StateStore } from 'tripswitch';
 import { AnswerCache, type SharedAnswerCache } from './adapters/cache/answer-cache.js';
 import { type Database, openDatabase } from './adapters/db/database.js';
 import { DocumentRepository } from './adapters/db/documents.js';
@@ -23,7 +23,7 @@ import {
 } from './domain/llm-gateway.js';
 import type { JobQueue, QueryResponse } from './domain/types.js';
 import { FailureTracker } from './observability/failures.js';
-import { breakerLogListener, createLogger } from './observability/logging.js';
+import { createLogger } from './observability/logging.js';
 import { ServiceMetrics } from './observability/metrics.js';
 import { Scrubber } from './observability/scrub.js';
 import { buildServer } from './server.js';
@@ -122,7 +122,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   };
   const breaker = registry.get(LLM_BREAKER, {
     ...llmBreakerOptions(settings),
-    listeners: [breakerLogListener(logger)],
+    listeners: [loggingListener(logger)],
   });
   const failures = new FailureTracker(registry, scrubber);
   const gateway: ModelPort =

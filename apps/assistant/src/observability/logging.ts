@@ -3,7 +3,6 @@
 // scrubber on its way out.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type DestinationStream, type Logger, pino } from 'pino';
-import type { CircuitBreakerListener } from 'tripswitch';
 import { classifyError } from 'tripswitch/http';
 import { sliceCodePoints } from '../domain/text.js';
 import { redactQuery, type Scrubber } from './scrub.js';
@@ -122,35 +121,4 @@ export async function logCompletedRequest(request: FastifyRequest, reply: Fastif
   };
   if (isPoll(request.url)) request.log.debug(entry, 'request completed');
   else request.log.info(entry, 'request completed');
-}
-
-/**
- * The breakers' log lines: opening and half-open at warn, recovery (`-> closed`) at info, each failure at
- * error with its class, message, classification and cause chain.
- */
-export function breakerLogListener(logger: Logger): CircuitBreakerListener {
-  return {
-    stateChange(b, from, to) {
-      const entry = { breaker: b.name, from, to, failCount: b.failCount };
-      const msg = `circuit ${b.name}: ${from} -> ${to}`;
-      if (to === 'closed') logger.info(entry, msg);
-      else logger.warn(entry, msg);
-    },
-    failure(b, err) {
-      logger.error(
-        { breaker: b.name, state: b.state, failCount: b.failCount, error: describeError(err) },
-        `circuit ${b.name}: call failed`,
-      );
-    },
-    storeStatus(b, status, err) {
-      const entry = {
-        breaker: b.name,
-        store: status,
-        ...(err === undefined ? {} : { error: describeError(err) }),
-      };
-      if (status === 'degraded')
-        logger.warn(entry, `circuit ${b.name}: state store unreachable, using local state`);
-      else logger.info(entry, `circuit ${b.name}: state store reconnected`);
-    },
-  };
 }

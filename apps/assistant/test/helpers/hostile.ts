@@ -4,6 +4,8 @@ import { once } from 'node:events';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
+import type { TestContext } from 'node:test';
+import { type Service, startService } from './service.js';
 
 /** A pino destination that keeps every line (raw text and parsed). */
 export class LogCapture extends Writable {
@@ -139,6 +141,20 @@ export async function dribble(
   return { response, closedAfterMs: Date.now() - started, bytesSent: sent };
 }
 
+/** The issue's case: `Content-Length: 4000`, then one byte of body every 200 ms (800 s to finish). */
+export function slowBody(baseUrl: string, path: string, token: string): Promise<RawOutcome> {
+  const head =
+    `POST ${path} HTTP/1.1\r\nHost: ${new URL(baseUrl).host}\r\nAuthorization: Bearer ${token}\r\n` +
+    'Content-Type: application/json\r\nContent-Length: 4000\r\n\r\n';
+  return dribble(baseUrl, head, 4000, 200, 30_000);
+}
+
+/** Headers that never end: one more byte of a header value every 100 ms. */
+export function slowHeaders(baseUrl: string): Promise<RawOutcome> {
+  const head = `GET /health/live HTTP/1.1\r\nHost: ${new URL(baseUrl).host}\r\nX-Slow: `;
+  return dribble(baseUrl, head, 100_000, 100, 30_000);
+}
+
 /** A GET from a chosen local address (127.0.0.x are all loopback on Linux): resolves with the response. */
 export function getFrom(
   baseUrl: string,
@@ -165,4 +181,30 @@ export function getFrom(
 /** Astral-plane text of exactly `n` code points (each one is two UTF-16 units and four UTF-8 bytes). */
 export function astral(n: number, char = '😀'): string {
   return char.repeat(n);
+}
+
+/**
+ * The service calling an `EchoUpstream` (which fails with 502 and the key in its text), with `apiKey`
+ * configured, every log line captured at trace; closed after the test.
+ */
+export async function startEchoService(
+  t: TestContext,
+  apiKey: string,
+  env: Record<string, string> = {},
+): Promise<{ svc: Service; upstream: EchoUpstream; logs: LogCapture }> {
+  const upstream = await startEchoUpstream(502);
+  t.after(() => upstream.close());
+  const logs = new LogCapture();
+  const svc = await startService({
+    env: {
+      LLM_PROVIDER: 'openai',
+      LLM_BASE_URL: upstream.url,
+      LLM_API_KEY: apiKey,
+      LOG_LEVEL: 'trace',
+      ...env,
+    },
+    logStream: logs,
+  });
+  t.after(() => svc.close());
+  return { svc, upstream, logs };
 }

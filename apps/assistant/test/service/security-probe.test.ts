@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { astral, dribble, getFrom, LogCapture, startEchoUpstream } from '../helpers/hostile.js';
+import { astral, getFrom, LogCapture, slowBody, slowHeaders, startEchoService } from '../helpers/hostile.js';
 import { isLoadShed, type Service, startService } from '../helpers/service.js';
 
 const ALICE = 'tok-probe-alice-4d5e6f7a8b';
@@ -270,25 +270,12 @@ test('security probe: client-side attacks', async (t) => {
   }
 
   // 7. Slow bodies and headers: the server cuts them off.
-  const { host } = new URL(svc.baseUrl);
   for (const path of ['/api/documents', '/api/assistant/query']) {
-    const slow = await dribble(
-      svc.baseUrl,
-      `POST ${path} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${ALICE}\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n`,
-      4000,
-      200,
-      30_000,
-    );
+    const slow = await slowBody(svc.baseUrl, path, ALICE);
     assert.match(slow.response, /^(HTTP\/1\.1 408|$)/);
     outcomes.push({ what: `slow body ${path}`, status: 408, text: slow.response, retryAfter: null });
   }
-  const slowHead = await dribble(
-    svc.baseUrl,
-    `GET /health/live HTTP/1.1\r\nHost: ${host}\r\nX-Slow: `,
-    100_000,
-    100,
-    30_000,
-  );
+  const slowHead = await slowHeaders(svc.baseUrl);
   outcomes.push({ what: 'slow headers', status: 408, text: slowHead.response, retryAfter: null });
 
   // 8. Dashboard stream flood from one address: capped; another viewer still gets in.
@@ -330,21 +317,10 @@ test('security probe: client-side attacks', async (t) => {
 });
 
 test('security probe: a provider that echoes the API key in its errors', async (t) => {
-  const upstream = await startEchoUpstream(502);
-  t.after(() => upstream.close());
-  const logs = new LogCapture();
-  const svc = await startService({
-    env: {
-      LLM_PROVIDER: 'openai',
-      LLM_BASE_URL: upstream.url,
-      LLM_API_KEY: API_KEY,
-      ADMIN_TOKEN: ADMIN,
-      ASSISTANT_TOKENS: `${ALICE}:alice`,
-      LOG_LEVEL: 'trace',
-    },
-    logStream: logs,
+  const { svc, upstream, logs } = await startEchoService(t, API_KEY, {
+    ADMIN_TOKEN: ADMIN,
+    ASSISTANT_TOKENS: `${ALICE}:alice`,
   });
-  t.after(() => svc.close());
   const outcomes: Outcome[] = [];
   for (let i = 0; i < 8; i++) {
     const fallback = i % 2 === 0 ? [] : ['cache', 'excerpts', 'queue'];
