@@ -50,20 +50,21 @@ export function loggingListener(logger: LoggerLike): CircuitBreakerListener {
     stateChange(b, from, to) {
       const entry = { breaker: b.name, from, to, failCount: b.failCount };
       const msg = `circuit ${b.name}: ${from} -> ${to}`;
-      if (to === 'closed') logger.info(entry, msg);
-      else logger.warn(entry, msg);
+      // Returned so that the breaker contains an async logger's rejection like any listener's.
+      return to === 'closed' ? logger.info(entry, msg) : logger.warn(entry, msg);
     },
     failure(b, err) {
-      logger.error(
+      return logger.error(
         { breaker: b.name, state: b.state, failCount: b.failCount, error: describe(err) },
         `circuit ${b.name}: call failed`,
       );
     },
     storeStatus(b, status, err) {
       const entry = { breaker: b.name, store: status, error: err === undefined ? undefined : describe(err) };
-      if (status === 'degraded')
-        logger.warn(entry, `circuit ${b.name}: state store unreachable, using local state`);
-      else logger.info(entry, `circuit ${b.name}: state store reconnected`);
+      // Returned so that the breaker contains an async logger's rejection like any listener's.
+      return status === 'degraded'
+        ? logger.warn(entry, `circuit ${b.name}: state store unreachable, using local state`)
+        : logger.info(entry, `circuit ${b.name}: state store reconnected`);
     },
   };
 }
