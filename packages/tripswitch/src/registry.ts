@@ -9,7 +9,7 @@ export type RemovalReason = 'deleted' | 'evicted';
 export interface BreakerRegistryOptions {
   /** Options every new breaker starts from; `get`/`keyed` overrides are applied on top. */
   readonly defaults?: Partial<CircuitBreakerOptions>;
-  /** Most keyed breakers kept (LRU beyond that). Default 1000. Breakers made by `get` are not counted. */
+  /** Most keyed breakers kept (LRU beyond that; see the class doc for pinned ones). Default 1000, at most 2^31. Breakers made by `get` are not counted. */
   readonly maxKeyed?: number;
   /** Called with every breaker the registry creates (e.g. to attach a metrics listener). */
   readonly onCreate?: (breaker: CircuitBreaker) => void;
@@ -20,18 +20,40 @@ export interface BreakerRegistryOptions {
 /** One row of `snapshots()`. */
 export type BreakerSnapshot = CircuitBreakerStats & { readonly name: string };
 
-/** Keyed breakers in these states are protecting callers right now and are never evicted. */
-const PINNED_STATES: ReadonlySet<string> = new Set(['open', 'half-open', 'isolated']);
+/** Longest `key` accepted by `keyed()` (UTF-16 code units): it becomes a breaker name, a metric label, a Redis key. */
+export const MAX_KEY_LENGTH = 1024;
+
+/** Separator between a keyed breaker's prefix and key; reserved, so no `get()` name can contain it. */
+const SEP = ':';
+
+/**
+ * True while a keyed breaker is protecting callers: OPEN with time left, HALF-OPEN with a probe in flight, or
+ * isolated by an operator. Read lazily (`state`/`retryAfter` apply due transitions), so a breaker that tripped
+ * long ago and sat idle since — OPEN past its deadline, HALF-OPEN with nobody probing — is evictable.
+ */
+function isProtecting(breaker: CircuitBreaker): boolean {
+  try {
+    const state = breaker.state;
+    if (state === 'isolated') return true;
+    if (state === 'open') return breaker.retryAfter > 0;
+    if (state === 'half-open') return (breaker.stats().halfOpen?.inFlight ?? 0) > 0;
+    return false;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Named circuit breakers, created on first use with shared defaults.
  *
  * - `get(name)`: the fixed set of upstreams an application knows in advance; never evicted.
- * - `keyed(prefix, key)`: one breaker per model, endpoint or tenant (name `prefix:key`). The number of keyed
- *   breakers is bounded by `maxKeyed`: the least recently used is evicted, except that a breaker that is
- *   open, half-open or isolated is never evicted (forgetting it would let traffic through to a failing
- *   upstream). If every keyed breaker is in such a state the registry grows past the bound; the excess is
- *   evicted by later insertions once those breakers have closed.
+ * - `keyed(prefix, key)`: one breaker per model, endpoint or tenant (name `prefix:key`; the prefix may not
+ *   contain `:` and a `get()` name may not contain `:`, so no two (prefix, key) pairs and no `get()` name share
+ *   a breaker). `key` is at most `MAX_KEY_LENGTH` characters. The number of keyed breakers is bounded by
+ *   `maxKeyed`: the least recently used is evicted, except that a breaker protecting callers right now (OPEN
+ *   with time left, HALF-OPEN with a probe in flight, isolated) is skipped. A breaker that tripped and then
+ *   sat idle (OPEN past its deadline, HALF-OPEN with no probe) is evictable. Pinned breakers may take the
+ *   registry past `maxKeyed`, never past `2 × maxKeyed`: beyond that the least recently used goes anyway.
  *
  * Overrides only apply when the breaker is created; a later call with other overrides returns the
  * existing breaker unchanged. The breaker's `name` is always the registry name.
@@ -56,23 +78,29 @@ export class BreakerRegistry {
   get(name: string, overrides?: Partial<CircuitBreakerOptions>): CircuitBreaker {
     checkName('name', name);
     const existing = this.#named.get(name) ?? this.#touch(name);
-    if (existing !== undefined) return existing;
-    const breaker = this.#create(name, overrides);
-    this.#named.set(name, breaker);
-    return breaker;
+    if (existing !== undefined) return existing; // a keyed breaker may be looked up by its full name
+    if (name.includes(SEP)) {
+      throw new TypeError(
+        `registry name must not contain "${SEP}" (reserved for keyed(prefix, key) breakers), got ${JSON.stringify(name)}`,
+      );
+    }
+    return this.#create(name, overrides, this.#named);
   }
 
   /** The breaker for `key` under `prefix` (named `prefix:key`), bounded by `maxKeyed` with LRU eviction. */
   keyed(prefix: string, key: string, overrides?: Partial<CircuitBreakerOptions>): CircuitBreaker {
     checkName('prefix', prefix);
+    if (prefix.includes(SEP)) {
+      throw new TypeError(`registry prefix must not contain "${SEP}", got ${JSON.stringify(prefix)}`);
+    }
     if (typeof key !== 'string') throw new TypeError(`registry key must be a string, got ${typeof key}`);
-    const name = `${prefix}:${key}`;
-    const existing = this.#named.get(name) ?? this.#touch(name);
+    if (key.length > MAX_KEY_LENGTH) {
+      throw new RangeError(`registry key must be at most ${MAX_KEY_LENGTH} characters, got ${key.length}`);
+    }
+    const name = `${prefix}${SEP}${key}`;
+    const existing = this.#touch(name);
     if (existing !== undefined) return existing;
-    const breaker = this.#create(name, overrides);
-    this.#keyed.set(name, breaker);
-    if (this.#keyed.size > this.maxKeyed) this.#evict();
-    return breaker;
+    return this.#create(name, overrides, this.#keyed);
   }
 
   has(name: string): boolean {
@@ -129,29 +157,45 @@ export class BreakerRegistry {
     return breaker;
   }
 
-  #create(name: string, overrides: Partial<CircuitBreakerOptions> | undefined): CircuitBreaker {
+  #create(
+    name: string,
+    overrides: Partial<CircuitBreakerOptions> | undefined,
+    into: Map<string, CircuitBreaker>,
+  ): CircuitBreaker {
     const breaker = new CircuitBreaker({ ...this.#defaults, ...overrides, name });
+    // Stored before any hook runs: a hook that looks its breaker up (re-entrancy) finds this one.
+    into.set(name, breaker);
+    if (into === this.#keyed && this.#keyed.size > this.maxKeyed) this.#evict(breaker);
     // A hook's exception or rejected promise must not stop the breaker from being served.
     for (const listener of this.#onCreate.slice()) notify(listener, breaker);
     return breaker;
   }
 
   /**
-   * Drops least recently used keyed breakers that are not protecting anyone until the bound holds. Pinned
-   * ones met on the way move to the most-recent end, so each is looked at once per pass.
+   * Drops least recently used keyed breakers that are not protecting anyone until the bound holds; protecting
+   * ones met on the way move to the most-recent end, so each is looked at once per pass. Past the hard cap
+   * (2 × maxKeyed) the least recently used goes whatever its state. `fresh` (just created) is never the victim.
    */
-  #evict(): void {
-    // The newest entry (the one just created) is never the victim: only the others are candidates.
+  #evict(fresh: CircuitBreaker): void {
     let candidates = this.#keyed.size - 1;
     for (const [name, breaker] of this.#keyed) {
-      if (this.#keyed.size <= this.maxKeyed || candidates-- <= 0) return;
+      if (this.#keyed.size <= this.maxKeyed || candidates-- <= 0) break;
       this.#keyed.delete(name);
-      if (PINNED_STATES.has(breaker.state)) this.#keyed.set(name, breaker);
-      else {
-        this.#removed(breaker, 'evicted');
-        breaker.dispose(); // releases its store subscription (RedisStore) and handlers
-      }
+      if (breaker === fresh || isProtecting(breaker)) this.#keyed.set(name, breaker);
+      else this.#drop(breaker);
     }
+    const cap = this.maxKeyed * 2;
+    for (const [name, breaker] of this.#keyed) {
+      if (this.#keyed.size <= cap) break;
+      if (breaker === fresh) continue;
+      this.#keyed.delete(name);
+      this.#drop(breaker);
+    }
+  }
+
+  #drop(breaker: CircuitBreaker): void {
+    this.#removed(breaker, 'evicted');
+    breaker.dispose(); // releases its store subscription (RedisStore) and handlers
   }
 
   #removed(breaker: CircuitBreaker, reason: RemovalReason): void {

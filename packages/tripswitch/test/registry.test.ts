@@ -56,7 +56,7 @@ describe('BreakerRegistry', () => {
     assert.ok(registry.has('primary'));
   });
 
-  test('never evicts a breaker that is open, half-open or isolated', async () => {
+  test('never evicts a breaker that is protecting callers: open with time left, probing, isolated', async () => {
     const clock = new ManualClock(0);
     const registry = new BreakerRegistry({
       maxKeyed: 2,
@@ -67,6 +67,8 @@ describe('BreakerRegistry', () => {
     await fail(halfOpen);
     clock.advance(1000);
     assert.equal(halfOpen.state, 'half-open');
+    let endProbe = (): void => {};
+    const probe = halfOpen.execute(() => new Promise<void>((resolve) => (endProbe = resolve)));
     await fail(open);
     assert.equal(open.state, 'open');
     const isolated = registry.keyed('endpoint', 'isolated');
@@ -82,6 +84,8 @@ describe('BreakerRegistry', () => {
     );
 
     // Once they close, later insertions bring the registry back under the bound.
+    endProbe();
+    await probe;
     open.close();
     halfOpen.close();
     isolated.close();

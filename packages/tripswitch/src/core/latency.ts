@@ -1,6 +1,6 @@
 /**
  * Fixed log-scale latency histogram: percentiles come from walking the buckets (O(buckets)), never from
- * sorting samples, and memory does not grow with the number of calls (one Uint32Array of ~320 counters).
+ * sorting samples, and memory does not grow with the number of calls (one Float64Array of ~320 counters, exact to 2^53 so lifetime counts never wrap).
  *
  * Buckets grow by 5% from 0.1 ms to 10 min, and a percentile is interpolated linearly inside its bucket (and
  * clamped to the smallest and largest sample seen): the true value and the estimate share a bucket, so the
@@ -38,17 +38,18 @@ function bucketOf(ms: number): number {
 }
 
 export class LatencyHistogram {
-  readonly #counts = new Uint32Array(TOP + 1);
+  readonly #counts = new Float64Array(TOP + 1); // exact to 2^53: lifetime counts must not wrap
   #count = 0;
   #sum = 0;
   #min = Number.POSITIVE_INFINITY;
   #max = 0;
 
-  record(ms: number): void {
+  /** Records `times` samples of `ms` (default one; more when merging or replaying a summary). */
+  record(ms: number, times = 1): void {
     const value = Number.isNaN(ms) || ms < 0 ? 0 : ms;
-    this.#counts[bucketOf(value)]!++;
-    this.#count++;
-    this.#sum += value;
+    this.#counts[bucketOf(value)]! += times;
+    this.#count += times;
+    this.#sum += value * times;
     if (value > this.#max) this.#max = value;
     if (value < this.#min) this.#min = value;
   }

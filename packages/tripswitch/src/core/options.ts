@@ -1,6 +1,6 @@
 import { memoryStore, type StateStore } from './store.js';
 import { type CircuitState, type Clock, monotonicClock, systemClock } from './types.js';
-import { checkSyncPredicate, contain, syncAnswer } from './user-code.js';
+import { checkSyncPredicate, contain, decide } from './user-code.js';
 
 /** What a breaker's `openDuration` function is told when it picks the length of the next OPEN period. */
 export interface OpenDurationContext {
@@ -191,14 +191,72 @@ function optionalDuration(name: string, value: unknown): number | undefined {
   return value === undefined ? undefined : duration(name, value, false);
 }
 
+/** Largest `failMax` accepted together with `failWindow` (its ring holds failMax timestamps). */
+export const MAX_WINDOWED_FAIL_MAX = 100_000;
+
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  'name',
+  'failMax',
+  'failWindow',
+  'openDuration',
+  'halfOpenMaxCalls',
+  'successThreshold',
+  'halfOpenTimeout',
+  'timeout',
+  'failureRate',
+  'slowCall',
+  'shouldTrip',
+  'exclude',
+  'include',
+  'isFailureResult',
+  'maxRetryAfter',
+  'recordLatency',
+  'listeners',
+  'clock',
+  'store',
+  'disabled',
+]);
+
+function checkKeys(where: string, value: object, known: ReadonlySet<string>): void {
+  for (const key of Object.keys(value)) {
+    if (!known.has(key)) {
+      throw new TypeError(`${where}unknown option ${JSON.stringify(key)} (known: ${[...known].join(', ')})`);
+    }
+  }
+}
+
+function optionalBoolean(name: string, value: unknown): boolean | undefined {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new TypeError(`${name} must be a boolean, got ${value === null ? 'null' : typeof value}`);
+  }
+  return value;
+}
+
+function listenerList(value: unknown): CircuitBreakerListener[] {
+  if (!Array.isArray(value)) throw new TypeError('listeners must be an array of listener objects');
+  value.forEach((l, i) => {
+    if (typeof l !== 'object' || l === null) {
+      throw new TypeError(`listeners[${i}] must be a listener object, got ${l === null ? 'null' : typeof l}`);
+    }
+  });
+  return value as CircuitBreakerListener[];
+}
+
 /** Validates every option once, with a message naming the option and its accepted range. */
 export function resolveOptions(options: CircuitBreakerOptions = {}): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
   const o = options;
+  checkKeys('', o, KNOWN_OPTIONS);
   const name = o.name ?? DEFAULTS.name;
   if (typeof name !== 'string' || name.length === 0) throw new TypeError('name must be a non-empty string');
   const failMax = integer('failMax', o.failMax ?? DEFAULTS.failMax, 1);
   const failWindow = optionalDuration('failWindow', o.failWindow);
+  // With failWindow the breaker keeps one timestamp per counted failure (8 × failMax bytes): bound it.
+  if (failWindow !== undefined && failMax > MAX_WINDOWED_FAIL_MAX) {
+    throw new RangeError(
+      `failMax must be an integer in [1, ${MAX_WINDOWED_FAIL_MAX}] when failWindow is set, got ${failMax}`,
+    );
+  }
 
   let openDuration: (ctx: OpenDurationContext) => number;
   if (typeof o.openDuration === 'function') {
@@ -208,13 +266,17 @@ export function resolveOptions(options: CircuitBreakerOptions = {}): ResolvedOpt
       try {
         const ms = user(ctx);
         contain(ms); // a promise is not a duration; its rejection must not go unhandled
-        return isNumber(ms) && ms >= 0 ? ms : DEFAULTS.openDuration;
+        // Same range as the numeric option: a non-finite, negative or NaN answer falls back to the default,
+        // a huge one is clamped to the longest period a timer can honour (~24.8 days).
+        return isNumber(ms) && Number.isFinite(ms) && ms >= 0
+          ? Math.min(ms, MAX_TIMER_MS)
+          : DEFAULTS.openDuration;
       } catch {
         return DEFAULTS.openDuration; // a throwing function must not leave the circuit half-transitioned
       }
     };
   } else {
-    const ms = duration('openDuration', o.openDuration ?? DEFAULTS.openDuration, true);
+    const ms = duration('openDuration', o.openDuration ?? DEFAULTS.openDuration, true, MAX_TIMER_MS);
     openDuration = () => ms;
   }
 
@@ -263,8 +325,9 @@ export function resolveOptions(options: CircuitBreakerOptions = {}): ResolvedOpt
   if (typeof store !== 'object' || store === null || typeof store.attach !== 'function') {
     throw new TypeError('store must be a StateStore (an object with attach())');
   }
-  const listeners = o.listeners ?? [];
-  if (!Array.isArray(listeners)) throw new TypeError('listeners must be an array of listener objects');
+  const listeners = listenerList(o.listeners ?? []);
+  const recordLatency = optionalBoolean('recordLatency', o.recordLatency);
+  const disabled = optionalBoolean('disabled', o.disabled);
 
   return {
     name,
@@ -283,12 +346,12 @@ export function resolveOptions(options: CircuitBreakerOptions = {}): ResolvedOpt
     isFailureResult:
       o.isFailureResult === undefined ? undefined : predicate('isFailureResult', o.isFailureResult),
     maxRetryAfter: duration('maxRetryAfter', o.maxRetryAfter ?? DEFAULTS.maxRetryAfter, true),
-    recordLatency: o.recordLatency ?? sc !== undefined,
+    recordLatency: recordLatency ?? sc !== undefined,
     listeners,
     clock: clock ?? monotonicClock,
     wall: clock ?? systemClock,
     store,
-    disabled: o.disabled === true,
+    disabled: disabled === true,
   };
 }
 
@@ -302,22 +365,14 @@ function isClass(m: ErrorMatcher): boolean {
 }
 
 /**
- * A user predicate made safe to call on the hot path: a throw reads as `false` (it cannot decide), a
+ * A user predicate made safe to call on the hot path: a truthy answer is yes, a throw reads as `false` (it cannot decide), a
  * returned promise raises `UsageError` naming the option (it would otherwise read as truthy). An `async`
  * function is refused here, at construction.
  */
 function predicate<A>(name: string, value: unknown): (arg: A) => boolean {
   const test = fn<(arg: A) => unknown>(name, value);
   checkSyncPredicate(name, test);
-  return (arg) => {
-    let answer: unknown;
-    try {
-      answer = test(arg);
-    } catch {
-      return false;
-    }
-    return syncAnswer(name, answer) === true;
-  };
+  return (arg) => decide(name, test, arg);
 }
 
 export function compileMatchers(list: readonly ErrorMatcher[], name = 'matcher'): ErrorTest[] {

@@ -59,6 +59,26 @@ export function syncAnswer(name: string, value: unknown): unknown {
   );
 }
 
+/**
+ * Asks a user predicate a yes/no question, the one rule for every predicate of the library (breaker
+ * `exclude`/`include`/`isFailureResult`/`shouldTrip`, retry `shouldRetry`, fallback `when`): a truthy answer
+ * is yes, a throw cannot decide and reads as no (the upstream error stays the error), a returned promise is a
+ * `UsageError` naming the predicate.
+ */
+export function decide<A extends unknown[]>(
+  name: string,
+  test: (...args: A) => unknown,
+  ...args: A
+): boolean {
+  let answer: unknown;
+  try {
+    answer = test(...args);
+  } catch {
+    return false;
+  }
+  return Boolean(syncAnswer(name, answer));
+}
+
 /** The operation handed to `execute`: anything but a function is the caller's mistake, not an upstream failure. */
 export function operationError(fn: unknown, signal: unknown, where: string): UsageError | undefined {
   if (typeof fn !== 'function') {
@@ -85,4 +105,43 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return `a string (${JSON.stringify(value.slice(0, 40))})`;
   return typeof value;
+}
+
+/** `String(value)` that never throws: a null-prototype object or a throwing `toString` gets its tag instead. */
+export function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return '[object]'; // a revoked Proxy
+    }
+  }
+}
+
+/** A property of a user value, or undefined when reading it throws (Proxy trap, getter). */
+export function safeGet(value: unknown, key: PropertyKey): unknown {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return undefined;
+  try {
+    return (value as Record<PropertyKey, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `{ name, message }` of a thrown value, for `stats().lastFailure` and logs; never throws, whatever was thrown
+ * (a null-prototype object, a Proxy, throwing getters, `undefined`). Errors give their `name`/`message`
+ * (non-string ones are stringified); other values give `typeof` and `String(value)`.
+ */
+export function describeError(err: unknown): { name: string; message: string } {
+  let isError = false;
+  try {
+    isError = err instanceof Error;
+  } catch {
+    // a Proxy whose getPrototypeOf trap throws
+  }
+  if (!isError) return { name: typeof err, message: safeString(err) };
+  return { name: safeString(safeGet(err, 'name')), message: safeString(safeGet(err, 'message')) };
 }

@@ -174,14 +174,20 @@ function search(err: unknown, depth: number, seen: Set<unknown>): HttpClassifica
  * DOMException `TimeoutError` (failures, retryable), `AbortError` (the caller gave up: not a failure),
  * node/undici socket codes, including inside `cause` as in fetch's `TypeError: fetch failed`, and errors
  * of other clients that carry a `status`. A bare "fetch failed" is a network failure. Anything else,
- * and the policies' own rejections, is `unknown` and not a failure.
+ * and the policies' own rejections, is `unknown` and not a failure. Never throws: a value whose properties
+ * cannot be read (a Proxy whose traps throw, a throwing getter) is `unknown`.
  */
 export function classifyError(err: unknown): HttpClassification {
-  const found = search(err, 0, new Set());
-  if (found !== undefined) return found;
-  if (err instanceof TypeError && err.message === 'fetch failed') return NETWORK;
-  if (noResponse(err)) return NETWORK;
-  return UNKNOWN;
+  try {
+    const found = search(err, 0, new Set());
+    if (found !== undefined) return found;
+    if (err instanceof TypeError && err.message === 'fetch failed') return NETWORK;
+    if (noResponse(err)) return NETWORK;
+    return UNKNOWN;
+  } catch {
+    // A Proxy trap or a throwing getter is a shape we cannot read: never throw from a classifier.
+    return UNKNOWN;
+  }
 }
 
 /**

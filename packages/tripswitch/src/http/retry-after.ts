@@ -6,6 +6,28 @@ const SECONDS = /^\s*(\d+(?:\.\d+)?)\s*$/;
 const DURATION =
   /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?$/;
 
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
+const TIME = '\\d{2}:\\d{2}:\\d{2}';
+/** The three HTTP-date grammars of RFC 9110 §5.6.7; anything else is not a date (V8's Date.parse guesses). */
+const IMF_FIXDATE = new RegExp(`^${DAY}, \\d{2} ${MONTH} \\d{4} ${TIME} GMT$`);
+const RFC_850 = new RegExp(
+  `^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \\d{2}-${MONTH}-\\d{2} ${TIME} GMT$`,
+);
+const ASCTIME = new RegExp(`^${DAY} ${MONTH} (?:\\d{2}| \\d) ${TIME} \\d{4}$`);
+
+/** Epoch ms of an HTTP-date, or NaN. asctime carries no zone: it is GMT by definition. */
+function parseHttpDate(text: string): number {
+  if (IMF_FIXDATE.test(text) || RFC_850.test(text)) return Date.parse(text);
+  if (ASCTIME.test(text)) return Date.parse(`${text} GMT`);
+  return Number.NaN;
+}
+
+/** A finite ms value or undefined: 400 digits of seconds are not a wait (Infinity must not leak out). */
+function finite(ms: number): number | undefined {
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
 function parseDuration(text: string): number | undefined {
   const trimmed = text.trim();
   if (trimmed === '') return undefined;
@@ -13,16 +35,20 @@ function parseDuration(text: string): number | undefined {
   if (m === null) return undefined;
   const [, h, min, s, ms] = m;
   if (h === undefined && min === undefined && s === undefined && ms === undefined) return undefined;
-  return Number(h ?? 0) * 3_600_000 + Number(min ?? 0) * 60_000 + Number(s ?? 0) * 1000 + Number(ms ?? 0);
+  return finite(
+    Number(h ?? 0) * 3_600_000 + Number(min ?? 0) * 60_000 + Number(s ?? 0) * 1000 + Number(ms ?? 0),
+  );
 }
 
-/** `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3). A date in the past means "now" (0). */
+/**
+ * `Retry-After`: delay-seconds (fractions tolerated) or an HTTP-date in one of the three grammars of RFC 9110
+ * §10.2.3 / §5.6.7 (IMF-fixdate, RFC 850, asctime). A date in the past means "now" (0). Anything else, and a
+ * number too large to be finite, is `undefined`; the result is always a finite number of ms.
+ */
 export function parseRetryAfterValue(value: string, now: number = Date.now()): number | undefined {
   const seconds = SECONDS.exec(value);
-  if (seconds !== null) return Math.ceil(Number(seconds[1]) * 1000);
-  // Date.parse accepts bare numbers ("-5", "120") as years; an HTTP-date always has a day or month name.
-  if (!/[a-z]/i.test(value)) return undefined;
-  const at = Date.parse(value);
+  if (seconds !== null) return finite(Math.ceil(Number(seconds[1]) * 1000));
+  const at = parseHttpDate(value.trim());
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, Math.ceil(at - now));
 }
@@ -51,7 +77,8 @@ export function parseRetryAfter(
   const msHeader = getHeader(headers, 'retry-after-ms');
   if (msHeader !== undefined) {
     const ms = SECONDS.exec(msHeader);
-    if (ms !== null) return Math.ceil(Number(ms[1]));
+    const parsed = ms === null ? undefined : finite(Math.ceil(Number(ms[1])));
+    if (parsed !== undefined) return parsed;
   }
   const retryAfter = getHeader(headers, 'retry-after');
   if (retryAfter !== undefined) {

@@ -1,4 +1,5 @@
 import type { CircuitBreakerListener } from '../core/options.js';
+import { describeError, safeGet } from '../core/user-code.js';
 
 /** The subset of a pino / console-like logger the listener needs. */
 export interface LoggerLike {
@@ -7,7 +8,10 @@ export interface LoggerLike {
   error(obj: object, msg?: string): void;
 }
 
-/** An error as logged: class, message, code when present, and the `cause` chain (at most 8 deep). */
+/**
+ * An error as logged: class, message, code when present, and the `cause` chain (at most 8 deep). Built without
+ * trusting the thrown value: hostile objects (null prototype, throwing getters, Proxies) never lose the line.
+ */
 export interface DescribedError {
   name: string;
   message: string;
@@ -16,22 +20,21 @@ export interface DescribedError {
 }
 
 function one(err: unknown): DescribedError {
-  if (!(err instanceof Error)) return { name: typeof err, message: String(err) };
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string'
-    ? { name: err.name, message: err.message, code }
-    : { name: err.name, message: err.message };
+  const described: DescribedError = describeError(err);
+  const code = safeGet(err, 'code');
+  if (typeof code === 'string') described.code = code;
+  return described;
 }
 
 function describe(err: unknown): DescribedError {
   const top = one(err);
   const causes: DescribedError[] = [];
   const seen = new Set<unknown>([err]);
-  let next = (err as { cause?: unknown } | null)?.cause;
+  let next = safeGet(err, 'cause');
   while (next !== undefined && next !== null && !seen.has(next) && causes.length < 8) {
     seen.add(next);
     causes.push(one(next));
-    next = (next as { cause?: unknown }).cause;
+    next = safeGet(next, 'cause');
   }
   if (causes.length > 0) top.cause = causes;
   return top;

@@ -1,5 +1,5 @@
 import type { CallContext, Operation } from '../core/types.js';
-import { syncAnswer } from '../core/user-code.js';
+import { checkSyncPredicate, decide } from '../core/user-code.js';
 import { checkFunction, contextFor, invoke, misuseOf } from './internal.js';
 
 /** Computes the substitute result from the failure (`reason`) and the caller's context. */
@@ -26,7 +26,10 @@ export class FallbackPolicy<R> {
   constructor(valueOrProducer: R | FallbackProducer<R>, options: FallbackOptions = {}) {
     if (typeof valueOrProducer === 'function') this.#producer = valueOrProducer as FallbackProducer<R>;
     else this.#value = valueOrProducer;
-    if (options.when !== undefined) checkFunction('fallback when', options.when);
+    if (options.when !== undefined) {
+      checkFunction('fallback when', options.when);
+      checkSyncPredicate('fallback when', options.when);
+    }
     this.#when = options.when;
   }
 
@@ -36,10 +39,7 @@ export class FallbackPolicy<R> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const ctx = contextFor(signal, 1);
     return invoke(fn, ctx).then(undefined, (reason: unknown) => {
-      if (
-        signal?.aborted ||
-        (this.#when !== undefined && syncAnswer('fallback when', this.#when(reason)) !== true)
-      )
+      if (signal?.aborted || (this.#when !== undefined && !decide('fallback when', this.#when, reason)))
         throw reason;
       return this.#producer === undefined ? (this.#value as R) : this.#producer(reason, ctx);
     });

@@ -7,7 +7,7 @@ import {
   type Policy,
   retryAfterOf,
 } from '../core/types.js';
-import { checkSyncPredicate, notify, syncAnswer } from '../core/user-code.js';
+import { checkSyncPredicate, decide, notify } from '../core/user-code.js';
 import { checkFunction, checkNumber, contextFor, invoke, MAX_DELAY_MS, misuseOf, sleep } from './internal.js';
 import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 
@@ -193,18 +193,16 @@ export class RetryPolicy implements Policy {
       if (!this.#retryOnCircuitOpen) return false;
     } else if (err instanceof BulkheadRejectedError || err instanceof RetryBudgetExhaustedError) {
       return false;
-    } else if (
-      typeof err === 'object' &&
-      err !== null &&
-      (err as { retryable?: unknown }).retryable === false
-    ) {
+    } else if (decide('retryable flag', readRetryableFlag, err)) {
       return false;
     }
-    return (
-      this.#shouldRetry === undefined ||
-      syncAnswer('retry shouldRetry', this.#shouldRetry(err, attempt)) === true
-    );
+    return this.#shouldRetry === undefined || decide('retry shouldRetry', this.#shouldRetry, err, attempt);
   }
+}
+
+/** `err.retryable === false`, read without trusting the error object (a throwing getter reads as absent). */
+function readRetryableFlag(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === false;
 }
 
 /** `retry({ maxAttempts: 3, backoff: { initial: 200 } })` — see `RetryPolicy`. */
