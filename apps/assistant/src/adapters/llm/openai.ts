@@ -10,7 +10,7 @@ import {
   type HttpClientOptions,
 } from './options.js';
 import { buildPrompt } from './prompt.js';
-import type { LlmAnswer, LlmClient, LlmRequest, LlmUsage } from './types.js';
+import type { LlmAnswer, LlmClient, LlmRequest, LlmStreamPart, LlmUsage } from './types.js';
 
 export interface OpenAiClientOptions extends HttpClientOptions {
   /** Base URL up to and including the version, e.g. `https://api.openai.com/v1`. */
@@ -63,6 +63,51 @@ export class OpenAiClient implements LlmClient {
   }
 
   async complete(req: LlmRequest): Promise<LlmAnswer> {
+    const json = await this.#transport.post(this.#url, this.#body(req), this.#gen.headers, req.signal);
+    return this.#parse(json);
+  }
+
+  /** `stream: true` chat completion: `delta.content` chunks until `[DONE]` (OpenAI's SSE format). */
+  async *stream(req: LlmRequest): AsyncGenerator<LlmStreamPart, void, undefined> {
+    const body = { ...this.#body(req), stream: true };
+    let text = '';
+    let model = this.model;
+    let finishReason: string | undefined;
+    for await (const part of this.#transport.postEvents(this.#url, body, this.#gen.headers, req.signal)) {
+      if (part.kind === 'json') {
+        // An endpoint that ignored `stream: true`: its whole answer is one token.
+        const answer = this.#parse(part.value);
+        yield { type: 'token', text: answer.text };
+        yield { type: 'done', answer };
+        return;
+      }
+      if (part.data === '[DONE]') break;
+      const chunk = this.#chunk(part.data);
+      if (typeof chunk.model === 'string' && chunk.model !== '') model = chunk.model;
+      const choice = Array.isArray(chunk.choices) ? record(chunk.choices[0]) : undefined;
+      const content = record(choice?.delta)?.content;
+      if (typeof content === 'string' && content !== '') {
+        text += content;
+        yield { type: 'token', text: content };
+      }
+      if (typeof choice?.finish_reason === 'string') finishReason = choice.finish_reason;
+    }
+    if (finishReason === undefined) {
+      throw new LlmResponseError('chat completion stream ended before the model finished', {
+        upstreamStatus: 200,
+        url: this.#url,
+      });
+    }
+    if (text.trim() === '') {
+      throw new LlmResponseError('chat completion stream carried no text', {
+        upstreamStatus: 200,
+        url: this.#url,
+      });
+    }
+    yield { type: 'done', answer: { text, model, provider: this.provider, finishReason } };
+  }
+
+  #body(req: LlmRequest): Record<string, unknown> {
     const prompt = buildPrompt(req.question, req.passages);
     const body: Record<string, unknown> = {
       model: this.model,
@@ -70,8 +115,32 @@ export class OpenAiClient implements LlmClient {
       max_tokens: this.#gen.maxTokens,
     };
     if (this.#gen.temperature !== undefined) body.temperature = this.#gen.temperature;
-    const json = await this.#transport.post(this.#url, body, this.#gen.headers, req.signal);
-    return this.#parse(json);
+    return body;
+  }
+
+  /** One stream chunk; an `error` event or an unparsable chunk fails the stream. */
+  #chunk(data: string): Record<string, unknown> {
+    let chunk: Record<string, unknown> | undefined;
+    try {
+      chunk = record(JSON.parse(data));
+    } catch {
+      chunk = undefined;
+    }
+    if (chunk === undefined) {
+      throw new LlmResponseError('chat completion stream sent a chunk that is not a JSON object', {
+        upstreamStatus: 200,
+        url: this.#url,
+        body: data.slice(0, 512),
+      });
+    }
+    if (chunk.error !== undefined) {
+      throw new LlmResponseError('chat completion stream sent an error event', {
+        upstreamStatus: 200,
+        url: this.#url,
+        body: data.slice(0, 512),
+      });
+    }
+    return chunk;
   }
 
   #parse(json: unknown): LlmAnswer {
