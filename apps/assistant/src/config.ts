@@ -15,6 +15,8 @@ export interface Config {
     model: string;
     timeoutMs: number;
     maxConcurrent: number;
+    /** The secondary model (LLM_FALLBACK_*), or undefined when none is configured. */
+    fallback: LlmModelConfig | undefined;
   };
   breaker: { failMax: number; openMs: number; failWindowMs: number };
   databasePath: string;
@@ -26,6 +28,18 @@ export interface Config {
   rateLimitPerMinute: number;
   logLevel: string;
 }
+
+/** One model endpoint: who serves it, where, with which key and model name. */
+export interface LlmModelConfig {
+  provider: LlmProvider;
+  /** Undefined for `sim`: the embedded simulator's URL is filled in once it has started. */
+  baseUrl: string | undefined;
+  apiKey: string | undefined;
+  model: string;
+}
+
+/** Model name of the embedded sim's second model (the secondary model in demo setups). */
+export const SIM_FALLBACK_MODEL = 'tripswitch-sim-fallback';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -45,25 +59,56 @@ function int(env: Env, key: string, fallback: number, min: number, max: number):
 
 const PROVIDERS: readonly LlmProvider[] = ['sim', 'openai', 'hf-inference'];
 
-export function loadConfig(env: Env = process.env): Config {
-  const explicitProvider = env.LLM_PROVIDER;
-  if (explicitProvider !== undefined && !PROVIDERS.includes(explicitProvider as LlmProvider)) {
-    throw new ConfigError(`LLM_PROVIDER must be one of ${PROVIDERS.join(', ')}, got "${explicitProvider}"`);
-  }
-  // No LLM configured at all -> the embedded simulator.
-  const provider: LlmProvider =
-    (explicitProvider as LlmProvider | undefined) ?? (env.LLM_BASE_URL ? 'openai' : 'sim');
-  const baseUrl = env.LLM_BASE_URL || undefined;
+function baseUrlOf(env: Env, key: string, provider: LlmProvider, providerKey: string): string | undefined {
+  const baseUrl = env[key] || undefined;
   if (provider !== 'sim' && baseUrl === undefined) {
-    throw new ConfigError(`LLM_BASE_URL is required when LLM_PROVIDER is "${provider}"`);
+    throw new ConfigError(`${key} is required when ${providerKey} is "${provider}"`);
   }
   if (baseUrl !== undefined) {
     try {
       new URL(baseUrl);
     } catch {
-      throw new ConfigError(`LLM_BASE_URL must be an absolute URL, got "${baseUrl}"`);
+      throw new ConfigError(`${key} must be an absolute URL, got "${baseUrl}"`);
     }
   }
+  return baseUrl;
+}
+
+function providerOf(env: Env, key: string): LlmProvider | undefined {
+  const value = env[key] || undefined;
+  if (value !== undefined && !PROVIDERS.includes(value as LlmProvider)) {
+    throw new ConfigError(`${key} must be one of ${PROVIDERS.join(', ')}, got "${value}"`);
+  }
+  return value as LlmProvider | undefined;
+}
+
+const FALLBACK_KEYS = ['LLM_FALLBACK_BASE_URL', 'LLM_FALLBACK_API_KEY', 'LLM_FALLBACK_MODEL'] as const;
+
+/** LLM_FALLBACK_*: the secondary model; unset LLM_FALLBACK_PROVIDER means none (then the others must be unset). */
+function fallbackModel(env: Env): LlmModelConfig | undefined {
+  const provider = providerOf(env, 'LLM_FALLBACK_PROVIDER');
+  if (provider === undefined) {
+    const stray = FALLBACK_KEYS.find((k) => env[k]);
+    if (stray) throw new ConfigError(`${stray} is set but LLM_FALLBACK_PROVIDER is not: set both or neither`);
+    return undefined;
+  }
+  const model = env.LLM_FALLBACK_MODEL || (provider === 'sim' ? SIM_FALLBACK_MODEL : undefined);
+  if (model === undefined) {
+    throw new ConfigError(`LLM_FALLBACK_MODEL is required when LLM_FALLBACK_PROVIDER is "${provider}"`);
+  }
+  return {
+    provider,
+    baseUrl: baseUrlOf(env, 'LLM_FALLBACK_BASE_URL', provider, 'LLM_FALLBACK_PROVIDER'),
+    apiKey: env.LLM_FALLBACK_API_KEY || undefined,
+    model,
+  };
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const explicitProvider = providerOf(env, 'LLM_PROVIDER');
+  // No LLM configured at all -> the embedded simulator.
+  const provider: LlmProvider = explicitProvider ?? (env.LLM_BASE_URL ? 'openai' : 'sim');
+  const baseUrl = baseUrlOf(env, 'LLM_BASE_URL', provider, 'LLM_PROVIDER');
   return {
     port: int(env, 'PORT', 8000, 0, 65535),
     host: env.HOST || '127.0.0.1',
@@ -75,6 +120,7 @@ export function loadConfig(env: Env = process.env): Config {
       model: env.LLM_MODEL || (provider === 'sim' ? 'tripswitch-sim-1' : 'meta-llama/Llama-3.1-8B-Instruct'),
       timeoutMs: int(env, 'LLM_TIMEOUT_MS', 30_000, 1, 600_000),
       maxConcurrent: int(env, 'LLM_MAX_CONCURRENT', 32, 1, 10_000),
+      fallback: fallbackModel(env),
     },
     breaker: {
       failMax: int(env, 'BREAKER_FAIL_MAX', 5, 1, 1_000_000),

@@ -18,10 +18,14 @@ async function main(): Promise<void> {
     throw err;
   }
 
+  // The embedded sim serves the primary and, with LLM_FALLBACK_PROVIDER=sim, the secondary model too.
   let sim: SimServer | undefined;
-  if (config.llm.provider === 'sim' && config.llm.baseUrl === undefined) {
+  const embedded = [config.llm, config.llm.fallback].filter(
+    (m) => m !== undefined && m.provider === 'sim' && m.baseUrl === undefined,
+  );
+  if (embedded.length > 0) {
     sim = await startSim({ port: config.simPort, host: '127.0.0.1' });
-    config.llm.baseUrl = sim.url;
+    for (const m of embedded) if (m) m.baseUrl = sim.url;
   }
 
   const app: App = await createApp(config);
@@ -29,6 +33,11 @@ async function main(): Promise<void> {
   const lines = [
     `AssistantService listening on ${address}`,
     `  LLM: ${config.llm.provider} (${config.llm.model})${sim ? ` — simulated at ${sim.url}, switch faults with POST ${sim.url}/_sim/mode` : ''}`,
+    ...(config.llm.fallback
+      ? [
+          `  secondary model: ${config.llm.fallback.provider} (${config.llm.fallback.model}), breaker "llm-fallback"`,
+        ]
+      : []),
     `  API docs: ${address}/docs   dashboard: ${address}/dashboard   metrics: ${address}/metrics`,
   ];
   if (config.redisUrl) {

@@ -1,5 +1,6 @@
+import { CircuitOpenError } from 'tripswitch';
 import type { AnswerCache, CachedAnswer, SharedAnswerCache } from '../adapters/cache/answer-cache.js';
-import type { Passage } from '../adapters/llm/types.js';
+import type { LlmAnswer, Passage } from '../adapters/llm/types.js';
 import { type FallbackReason, fallbackReasonOf, type ModelPort } from './llm-gateway.js';
 import { normalizeQuery } from './query-key.js';
 import type {
@@ -14,6 +15,11 @@ import type {
 
 export interface AssistantDeps {
   llm: ModelPort;
+  /**
+   * The secondary model (LLM_FALLBACK_*) behind its own breaker: asked when the primary's circuit is open
+   * or its call failed, before any cached or partial answer (DESIGN.md 3.1).
+   */
+  secondary?: ModelPort | undefined;
   /** Top passages of this user's own documents for a query (bm25). */
   retrieve(userId: string, query: string, limit: number): Passage[];
   cache: AnswerCache;
@@ -42,6 +48,16 @@ function excerptsAnswer(reason: FallbackReason, passages: readonly Passage[]): s
   const why = reason === 'circuit_open' ? 'is temporarily unavailable' : 'could not answer just now';
   const lines = passages.map((p, i) => `${i + 1}. “${p.title}”: ${p.text}`);
   return `The AI assistant ${why}, so here are the most relevant passages from your documents:\n\n${lines.join('\n\n')}`;
+}
+
+/**
+ * Which of two models' errors a queued job reports: an upstream failure wins over an open circuit; of two
+ * open circuits, the one that reopens sooner (so the worker comes back when either model may answer).
+ */
+function laterOf(primary: unknown, secondary: unknown): unknown {
+  if (!(primary instanceof CircuitOpenError)) return primary;
+  if (!(secondary instanceof CircuitOpenError)) return secondary;
+  return secondary.retryAfter < primary.retryAfter ? secondary : primary;
 }
 
 /**
@@ -78,19 +94,32 @@ export class Assistant {
     let reason: FallbackReason;
     try {
       const answer = await d.llm.complete({ question: request.query, passages }, signal);
-      const entry: CachedAnswer = {
-        answer: answer.text,
-        sources: toSources(passages),
-        model: answer.model,
-        createdAt: this.#now(),
-      };
-      d.cache.set(userId, key, entry);
-      void d.sharedCache?.set(userId, key, entry, d.staleTtlMs).catch(() => {});
+      const entry = this.#remember(userId, key, passages, answer);
       d.onAnswer?.('llm');
       return { status: 200, body: this.#fromCache(entry, meta({ from_fallback: false, cached: false })) };
     } catch (err) {
       if (signal?.aborted) throw err; // the client went away: nobody to degrade for
       reason = fallbackReasonOf(err);
+    }
+
+    // 2b. The secondary model, behind its own breaker: a full answer, still marked degraded. The primary's
+    //     fallback_reason stays visible; metadata.model names who answered.
+    if (d.secondary) {
+      try {
+        const answer = await d.secondary.complete({ question: request.query, passages }, signal);
+        const entry = this.#remember(userId, key, passages, answer);
+        d.onAnswer?.('secondary_model', reason);
+        const m = meta({
+          from_fallback: true,
+          cached: false,
+          fallback_reason: reason,
+          fallback_level: 'secondary_model',
+        });
+        return { status: 200, body: this.#fromCache(entry, { ...m, model: answer.model }) };
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        // Both models failed: the ladder goes on with the primary's reason.
+      }
     }
 
     const allowed = new Set(request.fallback);
@@ -166,17 +195,47 @@ export class Assistant {
   async answerFromModel(userId: string, query: string, signal?: AbortSignal): Promise<QueryResponse> {
     const d = this.#d;
     const passages = d.retrieve(userId, query, PASSAGES);
-    const answer = await d.llm.complete({ question: query, passages }, signal);
+    const request = { question: query, passages };
+    const key = normalizeQuery(query);
+    let primaryError: unknown;
+    try {
+      const answer = await d.llm.complete(request, signal);
+      const entry = this.#remember(userId, key, passages, answer);
+      return this.#fromCache(entry, { from_fallback: false, cached: false, model: answer.model });
+    } catch (err) {
+      if (!d.secondary || signal?.aborted) throw err;
+      primaryError = err;
+    }
+    let answer: LlmAnswer;
+    try {
+      answer = await d.secondary.complete(request, signal);
+    } catch (secondaryError) {
+      // The worker decides from this error: an open circuit puts the job back unspent, so a real failure
+      // of the one model that took the call must not hide behind the other's open circuit.
+      throw laterOf(primaryError, secondaryError);
+    }
+    const entry = this.#remember(userId, key, passages, answer);
+    return this.#fromCache(entry, {
+      from_fallback: true,
+      cached: false,
+      fallback_reason: fallbackReasonOf(primaryError),
+      fallback_level: 'secondary_model',
+      model: answer.model,
+    });
+  }
+
+  /** A model's answer becomes the last good answer for this user and question (L1 and L2). */
+  #remember(userId: string, key: string, passages: readonly Passage[], answer: LlmAnswer): CachedAnswer {
+    const d = this.#d;
     const entry: CachedAnswer = {
       answer: answer.text,
       sources: toSources(passages),
       model: answer.model,
       createdAt: this.#now(),
     };
-    const key = normalizeQuery(query);
     d.cache.set(userId, key, entry);
     void d.sharedCache?.set(userId, key, entry, d.staleTtlMs).catch(() => {});
-    return this.#fromCache(entry, { from_fallback: false, cached: false, model: answer.model });
+    return entry;
   }
 
   #fromCache(entry: CachedAnswer, metadata: AnswerMetadata): QueryResponse {

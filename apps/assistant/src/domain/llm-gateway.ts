@@ -12,6 +12,7 @@ import {
 import { classifyError, isHttpFailure } from 'tripswitch/http';
 import { LlmResponseError } from '../adapters/llm/errors.js';
 import type { LlmAnswer, LlmClient, LlmRequest } from '../adapters/llm/types.js';
+import type { ModelGate } from './types.js';
 
 export interface LlmBreakerSettings {
   /** Breaker name as shown in health, metrics and the dashboard. */
@@ -77,6 +78,22 @@ export function fallbackReasonOf(err: unknown): FallbackReason {
     default:
       return 'upstream_error';
   }
+}
+
+/**
+ * The gate for work that any of several models may do (queued jobs with a secondary model): open only
+ * while every model's breaker is open or isolated; then `retryAfter` is the soonest any may take a call.
+ */
+export function anyModelGate(gates: readonly ModelGate[]): ModelGate {
+  const closedOne = () => gates.find((g) => g.state !== 'open' && g.state !== 'isolated');
+  return {
+    get state() {
+      return (closedOne() ?? gates[0])?.state ?? 'closed';
+    },
+    get retryAfter() {
+      return closedOne() ? 0 : Math.min(...gates.map((g) => g.retryAfter));
+    },
+  };
 }
 
 /**
