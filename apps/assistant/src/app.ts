@@ -147,6 +147,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     queue,
     onAnswer: (level, reason) => metrics.answered(level, reason),
     defaultRetryAfterMs: config.breaker.openMs,
+    streamTiming: { firstTokenMs: config.llm.firstTokenTimeoutMs, idleMs: config.llm.streamIdleTimeoutMs },
     staleTtlMs: config.cache.staleTtlMs,
   });
 

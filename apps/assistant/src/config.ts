@@ -14,6 +14,9 @@ export interface Config {
     apiKey: string | undefined;
     model: string;
     timeoutMs: number;
+    /** Streamed calls: first token within, then no gap between tokens longer than (ms). */
+    firstTokenTimeoutMs: number;
+    streamIdleTimeoutMs: number;
     maxConcurrent: number;
     /** The secondary model (LLM_FALLBACK_*), or undefined when none is configured. */
     fallback: LlmModelConfig | undefined;
@@ -119,6 +122,8 @@ export function loadConfig(env: Env = process.env): Config {
       apiKey: env.LLM_API_KEY || undefined,
       model: env.LLM_MODEL || (provider === 'sim' ? 'tripswitch-sim-1' : 'meta-llama/Llama-3.1-8B-Instruct'),
       timeoutMs: int(env, 'LLM_TIMEOUT_MS', 30_000, 1, 600_000),
+      firstTokenTimeoutMs: int(env, 'LLM_FIRST_TOKEN_TIMEOUT_MS', 15_000, 1, 600_000),
+      streamIdleTimeoutMs: int(env, 'LLM_STREAM_IDLE_TIMEOUT_MS', 10_000, 1, 600_000),
       maxConcurrent: int(env, 'LLM_MAX_CONCURRENT', 32, 1, 10_000),
       fallback: fallbackModel(env),
     },

@@ -1,7 +1,7 @@
 import { CircuitOpenError } from 'tripswitch';
 import type { AnswerCache, CachedAnswer, SharedAnswerCache } from '../adapters/cache/answer-cache.js';
-import type { LlmAnswer, Passage } from '../adapters/llm/types.js';
-import { type FallbackReason, fallbackReasonOf, type ModelPort } from './llm-gateway.js';
+import type { LlmAnswer, LlmStreamPart, Passage } from '../adapters/llm/types.js';
+import { type FallbackReason, fallbackReasonOf, type ModelPort, type StreamTiming } from './llm-gateway.js';
 import { normalizeQuery } from './query-key.js';
 import type {
   AnswerMetadata,
@@ -11,6 +11,8 @@ import type {
   QueryRequest,
   QueryResponse,
   Source,
+  StreamEvent,
+  StreamingOutcome,
 } from './types.js';
 
 export interface AssistantDeps {
@@ -25,8 +27,13 @@ export interface AssistantDeps {
   cache: AnswerCache;
   sharedCache?: SharedAnswerCache | undefined;
   queue?: JobQueue | undefined;
-  /** Told which rung answered each query (metrics). */
-  onAnswer?(level: FallbackLevel | 'llm' | 'fresh_cache' | 'unavailable', reason?: FallbackReason): void;
+  /** Told which rung answered each query (metrics); `partial`: a stream that failed after its first token. */
+  onAnswer?(
+    level: FallbackLevel | 'llm' | 'fresh_cache' | 'unavailable' | 'partial',
+    reason?: FallbackReason,
+  ): void;
+  /** Bounds of streamed model calls (LLM_FIRST_TOKEN_TIMEOUT_MS, LLM_STREAM_IDLE_TIMEOUT_MS). */
+  streamTiming?: StreamTiming;
   /** 503 Retry-After when the breaker is isolated (no automatic probe time). */
   defaultRetryAfterMs: number;
   staleTtlMs: number;
@@ -34,6 +41,17 @@ export interface AssistantDeps {
 }
 
 const PASSAGES = 3;
+const DEFAULT_STREAM_TIMING: StreamTiming = { firstTokenMs: 15_000, idleMs: 10_000 };
+
+/** What one request needs along the ladder: who asks what, when it started, and its L1 entry. */
+interface Ask {
+  userId: string;
+  request: QueryRequest;
+  key: string;
+  started: number;
+  l1: ReturnType<AnswerCache['get']>;
+  signal: AbortSignal | undefined;
+}
 
 function toSources(passages: readonly Passage[]): Source[] {
   return passages.map((p) => ({
@@ -75,18 +93,12 @@ export class Assistant {
   }
 
   async answer(userId: string, request: QueryRequest, signal?: AbortSignal): Promise<AssistantOutcome> {
-    const started = this.#now();
-    const key = normalizeQuery(request.query);
     const d = this.#d;
-    const meta = (m: AnswerMetadata): AnswerMetadata =>
-      request.includeMetadata ? { ...m, ...this.#details(started) } : m;
+    const ask = this.#ask(userId, request, signal);
 
     // 1. A fresh answer from L1: no upstream call at all.
-    const l1 = d.cache.get(userId, key);
-    if (l1?.fresh) {
-      d.onAnswer?.('fresh_cache');
-      return { status: 200, body: this.#fromCache(l1.entry, meta({ from_fallback: false, cached: true })) };
-    }
+    const fresh = this.#fresh(ask);
+    if (fresh) return fresh;
 
     const passages = d.retrieve(userId, request.query, PASSAGES);
 
@@ -94,9 +106,12 @@ export class Assistant {
     let reason: FallbackReason;
     try {
       const answer = await d.llm.complete({ question: request.query, passages }, signal);
-      const entry = this.#remember(userId, key, passages, answer);
+      const entry = this.#remember(userId, ask.key, passages, answer);
       d.onAnswer?.('llm');
-      return { status: 200, body: this.#fromCache(entry, meta({ from_fallback: false, cached: false })) };
+      return {
+        status: 200,
+        body: this.#fromCache(entry, this.#meta(ask, { from_fallback: false, cached: false })),
+      };
     } catch (err) {
       if (signal?.aborted) throw err; // the client went away: nobody to degrade for
       reason = fallbackReasonOf(err);
@@ -107,24 +122,137 @@ export class Assistant {
     if (d.secondary) {
       try {
         const answer = await d.secondary.complete({ question: request.query, passages }, signal);
-        const entry = this.#remember(userId, key, passages, answer);
+        const entry = this.#remember(userId, ask.key, passages, answer);
         d.onAnswer?.('secondary_model', reason);
-        const m = meta({
-          from_fallback: true,
-          cached: false,
-          fallback_reason: reason,
-          fallback_level: 'secondary_model',
-        });
-        return { status: 200, body: this.#fromCache(entry, { ...m, model: answer.model }) };
+        return { status: 200, body: this.#fromCache(entry, this.#secondaryMeta(ask, reason, answer.model)) };
       } catch (err) {
         if (signal?.aborted) throw err;
         // Both models failed: the ladder goes on with the primary's reason.
       }
     }
+    return this.#degrade(ask, passages, reason);
+  }
 
+  /**
+   * `"stream": true` (DESIGN.md 3.1): the ladder with streamed model rungs. A fresh cache hit, or no token
+   * from either model (circuit open, failure before the first token), gives exactly the non-streamed
+   * outcome. Otherwise the events: tokens, then `done` with the full response (cached like any model
+   * answer), or `error` with `partial: true` after a mid-stream failure (counted by the breaker as a
+   * failure; the partial answer is never cached). A client that stops reading cancels the upstream call.
+   */
+  async answerStream(userId: string, request: QueryRequest, signal?: AbortSignal): Promise<StreamingOutcome> {
+    const d = this.#d;
+    if (!d.llm.stream) return { kind: 'complete', outcome: await this.answer(userId, request, signal) };
+    const ask = this.#ask(userId, request, signal);
+    const fresh = this.#fresh(ask);
+    if (fresh) return { kind: 'complete', outcome: fresh };
+    const passages = d.retrieve(userId, request.query, PASSAGES);
+    const timing = d.streamTiming ?? DEFAULT_STREAM_TIMING;
+    let reason: FallbackReason | undefined;
+    const rungs: [ModelPort | undefined, 'secondary_model' | undefined][] = [
+      [d.llm, undefined],
+      [d.secondary, 'secondary_model'],
+    ];
+    for (const [port, level] of rungs) {
+      if (!port?.stream) continue;
+      const parts = port.stream({ question: request.query, passages }, signal, timing);
+      let first: IteratorResult<LlmStreamPart, void>;
+      try {
+        first = await parts.next();
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        reason ??= fallbackReasonOf(err);
+        continue;
+      }
+      if (first.done) {
+        reason ??= 'upstream_error';
+        continue;
+      }
+      return { kind: 'stream', events: this.#events(ask, passages, first.value, parts, level, reason) };
+    }
+    return { kind: 'complete', outcome: await this.#degrade(ask, passages, reason ?? 'upstream_error') };
+  }
+
+  async *#events(
+    ask: Ask,
+    passages: readonly Passage[],
+    first: LlmStreamPart,
+    parts: AsyncGenerator<LlmStreamPart, void, undefined>,
+    level: 'secondary_model' | undefined,
+    reason: FallbackReason | undefined,
+  ): AsyncGenerator<StreamEvent, void, undefined> {
+    const d = this.#d;
+    let text = '';
+    let finished = false;
+    try {
+      let part = first;
+      for (;;) {
+        if (part.type === 'token') {
+          text += part.text;
+          yield { type: 'token', text: part.text };
+        } else {
+          finished = true;
+          // The answer is exactly what the user was sent: the tokens' texts joined.
+          const entry = this.#remember(ask.userId, ask.key, passages, { ...part.answer, text });
+          d.onAnswer?.(level ?? 'llm', reason);
+          const metadata =
+            level === undefined
+              ? this.#meta(ask, { from_fallback: false, cached: false })
+              : this.#secondaryMeta(ask, reason ?? 'upstream_error', part.answer.model);
+          yield { type: 'done', body: this.#fromCache(entry, metadata) };
+          return;
+        }
+        const step = await parts.next();
+        if (step.done) return;
+        part = step.value;
+      }
+    } catch (err) {
+      finished = true;
+      if (ask.signal?.aborted) return; // the client is gone: nobody to tell
+      const why = fallbackReasonOf(err);
+      d.onAnswer?.('partial', why);
+      yield { type: 'error', reason: why, partial: true };
+    } finally {
+      // A consumer that stopped reading: end the model stream too (neither success nor failure).
+      if (!finished) await parts.return(undefined).catch(() => {});
+    }
+  }
+
+  #ask(userId: string, request: QueryRequest, signal: AbortSignal | undefined): Ask {
+    const key = normalizeQuery(request.query);
+    return { userId, request, key, started: this.#now(), l1: this.#d.cache.get(userId, key), signal };
+  }
+
+  #fresh(ask: Ask): AssistantOutcome | undefined {
+    if (!ask.l1?.fresh) return undefined;
+    this.#d.onAnswer?.('fresh_cache');
+    return {
+      status: 200,
+      body: this.#fromCache(ask.l1.entry, this.#meta(ask, { from_fallback: false, cached: true })),
+    };
+  }
+
+  #meta(ask: Ask, m: AnswerMetadata): AnswerMetadata {
+    return ask.request.includeMetadata ? { ...m, ...this.#details(ask.started) } : m;
+  }
+
+  #secondaryMeta(ask: Ask, reason: FallbackReason, model: string): AnswerMetadata {
+    const m = this.#meta(ask, {
+      from_fallback: true,
+      cached: false,
+      fallback_reason: reason,
+      fallback_level: 'secondary_model',
+    });
+    return { ...m, model };
+  }
+
+  /** Rungs 3–6: the last good answer, excerpts, a queued job, or 503 — each marked with `reason`. */
+  async #degrade(ask: Ask, passages: readonly Passage[], reason: FallbackReason): Promise<AssistantOutcome> {
+    const d = this.#d;
+    const { userId, request, key, l1 } = ask;
     const allowed = new Set(request.fallback);
     const degraded = (level: FallbackLevel, cached: boolean) =>
-      meta({ from_fallback: true, cached, fallback_reason: reason, fallback_level: level });
+      this.#meta(ask, { from_fallback: true, cached, fallback_reason: reason, fallback_level: level });
 
     // 3. The last good answer for this user and query: L1 (even if stale), then L2.
     if (allowed.has('cache')) {

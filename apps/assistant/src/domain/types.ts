@@ -65,6 +65,17 @@ export type AssistantOutcome =
   | { status: 202; body: QueuedResponse }
   | { status: 503; body: UnavailableResponse; retryAfterSeconds: number };
 
+/** One event of a streamed answer (`"stream": true`): a token, then `done` or a mid-stream `error`. */
+export type StreamEvent =
+  | { type: 'token'; text: string }
+  | { type: 'done'; body: QueryResponse }
+  | { type: 'error'; reason: FallbackReason; partial: true };
+
+/** A streamed request's outcome: exactly the non-streamed outcome, or a stream of events. */
+export type StreamingOutcome =
+  | { kind: 'complete'; outcome: AssistantOutcome }
+  | { kind: 'stream'; events: AsyncGenerator<StreamEvent, void, undefined> };
+
 export interface QueryRequest {
   query: string;
   includeMetadata: boolean;
