@@ -125,6 +125,31 @@ export function hfReply(call: ModelCall, gen: Generation): unknown {
   return [{ generated_text: call.returnFullText ? `${call.prompt} ${gen.text}` : gen.text }];
 }
 
+/** A 200 whose answer the provider's content filter withheld, as OpenAI (and Azure OpenAI) send it. */
+export function openAiFiltered(call: ModelCall): unknown {
+  const promptTokens = countTokens(call.prompt);
+  completionSeq++;
+  return {
+    id: `chatcmpl-sim-${completionSeq.toString(36)}`,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model: call.model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: null, refusal: null },
+        finish_reason: 'content_filter',
+      },
+    ],
+    usage: { prompt_tokens: promptTokens, completion_tokens: 0, total_tokens: promptTokens },
+  };
+}
+
+/** The same for HF text generation: no text, and the generation details name the filter. */
+export function hfFiltered(): unknown {
+  return [{ generated_text: '', details: { finish_reason: 'content_filter', generated_tokens: 0 } }];
+}
+
 /** Error body in each provider's own shape. */
 export function errorBody(format: WireFormat, message: string, type: string, code: string | null): unknown {
   return format === 'openai' ? { error: { message, type, code } } : { error: message };

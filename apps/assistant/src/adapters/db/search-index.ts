@@ -10,7 +10,7 @@ import {
   TITLE_WEIGHT,
 } from '../../domain/search/relevance.js';
 import { queryTerms, termFrequencies } from '../../domain/search/text.js';
-import { EMPTY_DOCUMENTS_VERSION, toggleDocument } from '../../domain/search/version.js';
+import { EMPTY_DOCUMENTS_VERSION, withDocument, withoutDocument } from '../../domain/search/version.js';
 
 export interface IndexedDocument {
   seq: number;
@@ -115,7 +115,7 @@ export class SearchIndex {
       userId,
       s.passages + passages,
       s.total_length + length,
-      toggleDocument(s.documents_version, doc.id),
+      withDocument(s.documents_version, doc.title, doc.content),
     );
   }
 
@@ -134,7 +134,7 @@ export class SearchIndex {
       userId,
       Math.max(s.passages - passages, 0),
       Math.max(s.total_length - length, 0),
-      toggleDocument(s.documents_version, doc.id),
+      withoutDocument(s.documents_version, doc.title, doc.content),
     );
   }
 

@@ -17,6 +17,12 @@ export const TITLE_WEIGHT = 2;
  */
 export const MIN_COVERAGE = 0.35;
 
+/**
+ * Added to every term's weight in the coverage share: in a handful of documents a question word found
+ * everywhere has an idf near 0, and would otherwise count for nothing when a passage contains it.
+ */
+const COVERAGE_FLOOR = 0.5;
+
 /** One user's corpus statistics. */
 export interface CorpusStats {
   /** Number of passages. */
@@ -74,7 +80,7 @@ export function rankPassages<Id>(
 ): Ranked<Id>[] {
   if (terms.length === 0 || candidates.length === 0 || stats.passages <= 0) return [];
   const df = documentFrequencies(terms, candidates);
-  const weight = new Map(terms.map((t) => [t, idf(stats.passages, df.get(t) ?? 0)]));
+  const weight = new Map(terms.map((t) => [t, idf(stats.passages, df.get(t) ?? 0) + 1]));
   let total = 0;
   for (const w of weight.values()) total += w;
   const avgLength = Math.max(stats.totalLength / stats.passages, 1);
@@ -86,7 +92,7 @@ export function rankPassages<Id>(
     for (const [term, tf] of c.tf) {
       const w = weight.get(term);
       if (w === undefined || tf <= 0) continue;
-      covered += w;
+      covered += w + COVERAGE_FLOOR;
       score += (w * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * c.length) / avgLength));
     }
     const coverage = total > 0 ? covered / total : 0;
