@@ -80,9 +80,9 @@ export function rankPassages<Id>(
 ): Ranked<Id>[] {
   if (terms.length === 0 || candidates.length === 0 || stats.passages <= 0) return [];
   const df = documentFrequencies(terms, candidates);
-  const weight = new Map(terms.map((t) => [t, idf(stats.passages, df.get(t) ?? 0) + 1]));
+  const weight = new Map(terms.map((t) => [t, idf(stats.passages, df.get(t) ?? 0)]));
   let total = 0;
-  for (const w of weight.values()) total += w;
+  for (const w of weight.values()) total += w + COVERAGE_FLOOR;
   const avgLength = Math.max(stats.totalLength / stats.passages, 1);
 
   const best = new Map<string, Ranked<Id>>();
