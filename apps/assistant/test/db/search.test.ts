@@ -4,12 +4,14 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
+import fc from 'fast-check';
 import { DocumentRepository } from '../../src/adapters/db/documents.js';
 import { MIGRATIONS, migrate } from '../../src/adapters/db/migrations.js';
 import { ensureUsers } from '../../src/adapters/db/users.js';
 import { measureSearchQuality } from '../../src/corpus/labelled-questions.js';
 import { seedCorpus } from '../../src/corpus/seed.js';
 import { SAMPLE_SERMONS } from '../../src/corpus/sermons.js';
+import { PASSAGE_MAX_CHARS, splitPassages } from '../../src/domain/search/passages.js';
 import { foldText, queryTerms } from '../../src/domain/search/text.js';
 import { tempDatabase } from './tmp-db.js';
 
@@ -151,5 +153,27 @@ describe('migration 2', () => {
     const docs = new DocumentRepository(old);
     assert.equal(docs.searchPassages('alice', 'Why did the prodigal son come home?')[0]?.documentId, 'd1');
     assert.notEqual(docs.documentsVersion('alice'), docs.documentsVersion('nobody'));
+  });
+});
+
+describe('splitPassages', () => {
+  test('property: passages are 1..PASSAGE_MAX_CHARS long and lose no text but whitespace', () => {
+    const text = fc.stringMatching(/^[a-zé .!?…\n"”)]{0,2000}$/);
+    fc.assert(
+      fc.property(fc.oneof(text, fc.string({ maxLength: 2000, unit: 'grapheme' })), (content) => {
+        const passages = splitPassages(content);
+        for (const p of passages) assert.ok(p.length >= 1 && p.length <= PASSAGE_MAX_CHARS, p);
+        assert.equal(passages.join('').replace(/\s+/g, ''), content.replace(/\s+/g, ''));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('a paragraph over the limit is cut at sentence ends; leading punctuation is kept', () => {
+    const sentence = 'The father ran to meet his son on the road home. ';
+    const passages = splitPassages(`...${sentence.repeat(30)}`);
+    assert.ok(passages.length > 1);
+    assert.match(passages[0]!, /^\.\.\. The father/);
+    for (const p of passages.slice(0, -1)) assert.match(p, /\.$/);
   });
 });

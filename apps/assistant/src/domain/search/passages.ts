@@ -8,7 +8,7 @@ const PASSAGE_MIN_CHARS = 200;
 
 /** Sentences of one paragraph (the end punctuation stays with its sentence). */
 function sentences(paragraph: string): string[] {
-  return paragraph.match(/[^.!?…。！？]+(?:[.!?…。！？]+["'”’)\]]*\s*|$)/gu) ?? [paragraph];
+  return paragraph.match(/[^.!?…。！？]*[.!?…。！？]+["'”’)\]]*\s*|[^.!?…。！？]+$/gu) ?? [paragraph];
 }
 
 /** Cuts `text` (no longer a sentence boundary in sight) into pieces of at most `max` at word breaks. */
