@@ -122,6 +122,17 @@ describe('excerpt quality on the labelled question set', () => {
     assert.equal(q.offTopicEmpty, q.offTopic, q.misses.join('\n'));
   });
 
+  test('a number the documents never mention does not count against a question', (t) => {
+    const { db, docs } = setup(t);
+    seedCorpus(db, 'alice');
+    const titles = (q: string) => docs.searchPassages('alice', q).map((p) => p.title);
+    assert.equal(
+      titles('What do the sermons say about forgiveness? (#7)')[0],
+      'Seventy Times Seven: On Forgiveness',
+    );
+    assert.deepEqual(titles('And what about 2026?'), []);
+  });
+
   test('"How long do I boil an egg?" gets no sermon passage that merely says "long"', (t) => {
     const { db, docs } = setup(t);
     seedCorpus(db, 'alice');

@@ -82,7 +82,11 @@ export function rankPassages<Id>(
   const df = documentFrequencies(terms, candidates);
   const weight = new Map(terms.map((t) => [t, idf(stats.passages, df.get(t) ?? 0)]));
   let total = 0;
-  for (const w of weight.values()) total += w + COVERAGE_FLOOR;
+  for (const [term, w] of weight) {
+    // A number the user's documents never mention ("(#3)", a year) says nothing about the topic.
+    if (df.get(term) === 0 && /^\p{N}+$/u.test(term)) continue;
+    total += w + COVERAGE_FLOOR;
+  }
   const avgLength = Math.max(stats.totalLength / stats.passages, 1);
 
   const best = new Map<string, Ranked<Id>>();
