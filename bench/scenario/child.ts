@@ -34,7 +34,7 @@ export async function startService(
   env: Record<string, string>,
   startTimeoutMs = 60_000,
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', SERVICE_ENTRY], {
+  const child = spawn(process.execPath, ['--conditions=tripswitch-source', '--import', 'tsx', SERVICE_ENTRY], {
     cwd: BENCH_DIR,
     env: { ...process.env, ...env, PROTECTION: protection },
     stdio: ['ignore', 'pipe', 'pipe'],

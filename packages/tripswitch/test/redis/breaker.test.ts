@@ -98,7 +98,7 @@ describe('CircuitBreaker with RedisStore', { skip: skipWithoutRedis() }, () => {
     const children = Array.from({ length: 4 }, () =>
       spawn(
         process.execPath,
-        ['--conditions=development', '--import', 'tsx', child, redis.server.url, name, PREFIX],
+        ['--conditions=tripswitch-source', '--import', 'tsx', child, redis.server.url, name, PREFIX],
         {
           cwd: repoRoot,
           stdio: ['pipe', 'pipe', 'inherit'],
