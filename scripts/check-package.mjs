@@ -192,28 +192,31 @@ console.log('loaded ' + subs.length + ' subpaths');
 
   // Types: a strict consumer under each resolution mode.
   if (!runtimeOnly) {
+    // No top-level await, so the same file also compiles as CommonJS.
     const typeTest = `${specifiers.map((s, i) => `import * as sub${i} from '${s}';`).join('\n')}
-  import { CircuitBreaker, CircuitOpenError, type ExecuteResult } from '${manifest.name}';
-  type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends <T>() => T extends Y ? 1 : 2 ? true : false;
-  function expectType<T extends true>(_proof?: T): void {}
-  export const loaded = [${specifiers.map((_, i) => `sub${i}`).join(', ')}];
-  const breaker = new CircuitBreaker({ name: 'strict', failMax: 3, timeout: 1_000 });
-  const ask = breaker.protect(async (question: string, limit?: number): Promise<{ text: string; limit: number }> => ({
-    text: question,
-    limit: limit ?? 0,
-  }));
-  expectType<Equal<typeof ask, (question: string, limit?: number) => Promise<{ text: string; limit: number }>>>();
-  // @ts-expect-error protect keeps the parameter types
-  void ask(42);
-  const viaSync = breaker.protect((n: number) => n * 2);
-  expectType<Equal<typeof viaSync, (n: number) => Promise<number>>>();
-  const value = breaker.execute(async ({ signal, attempt }) => (signal.aborted ? attempt : 'text'));
-  expectType<Equal<typeof value, Promise<number | 'text'>>>();
+import { CircuitBreaker, CircuitOpenError, type ExecuteResult } from '${manifest.name}';
+type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends <T>() => T extends Y ? 1 : 2 ? true : false;
+function expectType<T extends true>(_proof?: T): void {}
+export const loaded = [${specifiers.map((_, i) => `sub${i}`).join(', ')}];
+const breaker = new CircuitBreaker({ name: 'strict', failMax: 3, timeout: 1_000 });
+const ask = breaker.protect(async (question: string, limit?: number): Promise<{ text: string; limit: number }> => ({
+  text: question,
+  limit: limit ?? 0,
+}));
+expectType<Equal<typeof ask, (question: string, limit?: number) => Promise<{ text: string; limit: number }>>>();
+// @ts-expect-error protect keeps the parameter types
+void ask(42);
+const viaSync = breaker.protect((n: number) => n * 2);
+expectType<Equal<typeof viaSync, (n: number) => Promise<number>>>();
+const value = breaker.execute(async ({ signal, attempt }) => (signal.aborted ? attempt : 'text'));
+expectType<Equal<typeof value, Promise<number | 'text'>>>();
+export async function tryIt(): Promise<bigint> {
   const outcome = await breaker.tryExecute(async () => 1n);
   expectType<Equal<typeof outcome, ExecuteResult<bigint>>>();
-  if (outcome.ok) expectType<Equal<typeof outcome.value, bigint>>();
-  export const isOpen = (e: unknown): boolean => e instanceof CircuitOpenError && e.retryAfter >= 0;
-  `;
+  return outcome.ok ? outcome.value : 0n;
+}
+export const isOpen = (e: unknown): boolean => e instanceof CircuitOpenError && e.retryAfter >= 0;
+`;
     const strict = {
       strict: true,
       exactOptionalPropertyTypes: true,
@@ -233,11 +236,17 @@ console.log('loaded ' + subs.length + ' subpaths');
         customConditions: ['development'],
       },
     };
+    // A CommonJS TypeScript project: its imports compile to require(), which module nodenext (TS >= 5.8)
+    // allows for an ES module on Node >= 20.19.
     const tsc = bin('tsc');
-    for (const [name, options] of Object.entries(projects)) {
+    for (const [name, options] of Object.entries({
+      ...projects,
+      'ts-nodenext-commonjs': projects['ts-nodenext'],
+    })) {
       const dir = join(consumer, name);
+      const commonjs = name.endsWith('commonjs');
       mkdirSync(dir);
-      writeFileSync(join(dir, 'package.json'), '{ "type": "module" }');
+      writeFileSync(join(dir, 'package.json'), `{ "type": "${commonjs ? 'commonjs' : 'module'}" }`);
       writeFileSync(join(dir, 'index.ts'), typeTest);
       writeFileSync(
         join(dir, 'tsconfig.json'),
