@@ -10,6 +10,7 @@
 //     CHANGELOG and package.json; publint and @arethetypeswrong/cli find nothing.
 // Subpaths come from the exports map, so a new entry (e.g. ./otel) is checked without touching this file.
 //
+//   - a bundler (esbuild, also with the `development` condition) takes only dist/ modules;
 // Usage: node scripts/check-package.mjs [--node <path-to-node>]... [--runtime-only]
 //   --node: run the runtime checks with these binaries (default: the node running this script);
 //   --runtime-only: skip what does not depend on the Node version (publint, attw, TypeScript consumers).
@@ -187,6 +188,36 @@ console.log('loaded ' + subs.length + ' subpaths');
     ]) {
       const r = run(node, ['--no-warnings', ...args], { cwd: consumer });
       check(r.ok, `Node ${version}: ${label} of every subpath${r.ok ? '' : `\n${r.out}`}`);
+    }
+  }
+
+  // Bundlers: a development build (webpack and Vite set the `development` condition) must get dist/ too.
+  if (!runtimeOnly) {
+    const esbuild = await import(requireRoot.resolve('esbuild'));
+    for (const conditions of [[], ['development']]) {
+      const built = await esbuild
+        .build({
+          stdin: {
+            contents: specifiers.map((s, i) => `export * as m${i} from '${s}';`).join('\n'),
+            resolveDir: consumer,
+          },
+          absWorkingDir: consumer,
+          bundle: true,
+          write: false,
+          metafile: true,
+          format: 'esm',
+          platform: 'node',
+          conditions,
+          external: Object.keys(manifest.peerDependencies ?? {}),
+          logLevel: 'silent',
+        })
+        .catch((err) => ({ error: err }));
+      const inputs = built.error ? [] : Object.keys(built.metafile.inputs).filter((f) => f !== '<stdin>');
+      const outside = inputs.filter((f) => !f.startsWith(`node_modules/${manifest.name}/dist/`));
+      check(
+        !built.error && inputs.length > 0 && outside.length === 0,
+        `esbuild bundle of every subpath with conditions [${conditions}] takes only dist/ modules${built.error ? `\n${built.error.message}` : outside.length ? `: ${outside.slice(0, 5).join(', ')}` : ''}`,
+      );
     }
   }
 

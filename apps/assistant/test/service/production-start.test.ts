@@ -28,9 +28,9 @@ test('the compiled service starts with plain node, serves the dashboard and answ
   // Nothing in the process came from TypeScript sources: no tsx loader, no .ts module.
   assert.doesNotMatch(readFileSync(`/proc/${service.child.pid}/cmdline`, 'utf8'), /tsx|\.ts\b/);
 
-  const page = await fetch(`${service.baseUrl}/dashboard`);
-  assert.equal(page.status, 200, output());
-  assert.match(await page.text(), /<html/i);
+  const page = await send(`${service.baseUrl}/dashboard`, 'GET');
+  assert.equal(page.status, 200, `${page.text}\n${output()}`);
+  assert.match(page.text, /<html/i);
 
   const answer = await send(`${service.baseUrl}/api/assistant/query`, 'POST', {
     token: DEMO_TOKEN,
