@@ -49,8 +49,9 @@ function run(cmd, args, opts = {}) {
 }
 /** A devDependency's CLI, run with the node running this script. */
 const bin = (name) => join(ROOT, 'node_modules', '.bin', name);
+/** The version the monorepo installed (read directly: not every package exports its package.json). */
 function installedVersion(name) {
-  return JSON.parse(readFileSync(requireRoot.resolve(`${name}/package.json`), 'utf8')).version;
+  return JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
 }
 
 // 1. The exports map.
