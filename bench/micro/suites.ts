@@ -3,11 +3,13 @@
  * (see ../lib/suite.ts) from a file in this folder and append it here; `main.ts` needs no change.
  */
 import type { Suite } from '../lib/suite.js';
+import { bundleSuite } from './bundle.js';
 import { fleetSuite } from './fleet.js';
 import { memorySuite } from './memory.js';
 import { pipelineSuite } from './pipeline.js';
 import { redisSuite } from './redis.js';
 import { rejectionSuite } from './rejection.js';
+import { searchSuite } from './search.js';
 import { soakSuite } from './soak.js';
 import { successSuite } from './success.js';
 
@@ -18,5 +20,7 @@ export const suites: Suite[] = [
   soakSuite,
   pipelineSuite,
   redisSuite,
+  bundleSuite,
   fleetSuite,
+  searchSuite,
 ];

@@ -161,6 +161,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     llm: gateway,
     secondary,
     retrieve: (userId, query, limit) => documents.searchPassages(userId, query, limit),
+    documentsVersion: (userId) => documents.documentsVersion(userId),
     cache: new AnswerCache(config.cache),
     sharedCache: options.sharedCache,
     queue,

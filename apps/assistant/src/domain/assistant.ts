@@ -24,6 +24,12 @@ export interface AssistantDeps {
   secondary?: ModelPort | undefined;
   /** Top passages of this user's own documents for a query (bm25). */
   retrieve(userId: string, query: string, limit: number): Passage[];
+  /**
+   * Fingerprint of the user's document set, changing whenever a document is added or removed (see
+   * domain/search/version.ts). Cached answers are keyed by it: an answer built from other documents is
+   * neither fresh nor a fallback. Omitted → answers are keyed by the question alone.
+   */
+  documentsVersion?(userId: string): string | Promise<string>;
   cache: AnswerCache;
   sharedCache?: SharedAnswerCache | undefined;
   queue?: JobQueue | undefined;
@@ -62,6 +68,11 @@ function toSources(passages: readonly Passage[]): Source[] {
   }));
 }
 
+/** The model declined to answer (content filter or its own refusal). */
+function refusal(text: string, passages: readonly Passage[], metadata: AnswerMetadata): QueryResponse {
+  return { answer: text, sources: toSources(passages), metadata: { ...metadata, refused: true } };
+}
+
 function excerptsAnswer(reason: FallbackReason, passages: readonly Passage[]): string {
   const why = reason === 'circuit_open' ? 'is temporarily unavailable' : 'could not answer just now';
   const lines = passages.map((p, i) => `${i + 1}. “${p.title}”: ${p.text}`);
@@ -94,7 +105,7 @@ export class Assistant {
 
   async answer(userId: string, request: QueryRequest, signal?: AbortSignal): Promise<AssistantOutcome> {
     const d = this.#d;
-    const ask = this.#ask(userId, request, signal);
+    const ask = await this.#ask(userId, request, signal);
 
     // 1. A fresh answer from L1: no upstream call at all.
     const fresh = this.#fresh(ask);
@@ -106,12 +117,7 @@ export class Assistant {
     let reason: FallbackReason;
     try {
       const answer = await d.llm.complete({ question: request.query, passages }, signal);
-      const entry = this.#remember(userId, ask.key, passages, answer);
-      d.onAnswer?.('llm');
-      return {
-        status: 200,
-        body: this.#fromCache(entry, this.#meta(ask, { from_fallback: false, cached: false })),
-      };
+      return { status: 200, body: this.#answered(ask, passages, answer, undefined, undefined) };
     } catch (err) {
       if (signal?.aborted) throw err; // the client went away: nobody to degrade for
       reason = fallbackReasonOf(err);
@@ -122,9 +128,7 @@ export class Assistant {
     if (d.secondary) {
       try {
         const answer = await d.secondary.complete({ question: request.query, passages }, signal);
-        const entry = this.#remember(userId, ask.key, passages, answer);
-        d.onAnswer?.('secondary_model', reason);
-        return { status: 200, body: this.#fromCache(entry, this.#secondaryMeta(ask, reason, answer.model)) };
+        return { status: 200, body: this.#answered(ask, passages, answer, 'secondary_model', reason) };
       } catch (err) {
         if (signal?.aborted) throw err;
         // Both models failed: the ladder goes on with the primary's reason.
@@ -143,7 +147,7 @@ export class Assistant {
   async answerStream(userId: string, request: QueryRequest, signal?: AbortSignal): Promise<StreamingOutcome> {
     const d = this.#d;
     if (!d.llm.stream) return { kind: 'complete', outcome: await this.answer(userId, request, signal) };
-    const ask = this.#ask(userId, request, signal);
+    const ask = await this.#ask(userId, request, signal);
     const fresh = this.#fresh(ask);
     if (fresh) return { kind: 'complete', outcome: fresh };
     const passages = d.retrieve(userId, request.query, PASSAGES);
@@ -167,6 +171,11 @@ export class Assistant {
       if (first.done) {
         reason ??= 'upstream_error';
         continue;
+      }
+      if (first.value.type === 'done') {
+        // An answer without a single token (a refusal, or an endpoint that does not stream): not a stream.
+        const body = this.#answered(ask, passages, first.value.answer, level, reason);
+        return { kind: 'complete', outcome: { status: 200, body } };
       }
       return { kind: 'stream', events: this.#events(ask, passages, first.value, parts, level, reason) };
     }
@@ -193,13 +202,8 @@ export class Assistant {
         } else {
           finished = true;
           // The answer is exactly what the user was sent: the tokens' texts joined.
-          const entry = this.#remember(ask.userId, ask.key, passages, { ...part.answer, text });
-          d.onAnswer?.(level ?? 'llm', reason);
-          const metadata =
-            level === undefined
-              ? this.#meta(ask, { from_fallback: false, cached: false })
-              : this.#secondaryMeta(ask, reason ?? 'upstream_error', part.answer.model);
-          yield { type: 'done', body: this.#fromCache(entry, metadata) };
+          const answer = part.answer.refused ? part.answer : { ...part.answer, text };
+          yield { type: 'done', body: this.#answered(ask, passages, answer, level, reason) };
           return;
         }
         const step = await parts.next();
@@ -218,9 +222,31 @@ export class Assistant {
     }
   }
 
-  #ask(userId: string, request: QueryRequest, signal: AbortSignal | undefined): Ask {
-    const key = normalizeQuery(request.query);
-    return { userId, request, key, started: this.#now(), l1: this.#d.cache.get(userId, key), signal };
+  /**
+   * A model's answer as the response: counted, cached as the last good answer — unless it is a refusal
+   * (the model working as designed, DESIGN.md 3.1: answered, never cached). `level` marks the secondary
+   * model, with the primary's `reason`.
+   */
+  #answered(
+    ask: Ask,
+    passages: readonly Passage[],
+    answer: LlmAnswer,
+    level: 'secondary_model' | undefined,
+    reason: FallbackReason | undefined,
+  ): QueryResponse {
+    this.#d.onAnswer?.(level ?? 'llm', reason);
+    const metadata =
+      level === undefined
+        ? this.#meta(ask, { from_fallback: false, cached: false })
+        : this.#secondaryMeta(ask, reason ?? 'upstream_error', answer.model);
+    if (answer.refused) return refusal(answer.text, passages, metadata);
+    return this.#fromCache(this.#remember(ask.userId, ask.key, passages, answer), metadata);
+  }
+
+  async #ask(userId: string, request: QueryRequest, signal: AbortSignal | undefined): Promise<Ask> {
+    const started = this.#now();
+    const key = await this.#cacheKey(userId, request.query);
+    return { userId, request, key, started, l1: this.#d.cache.get(userId, key), signal };
   }
 
   #fresh(ask: Ask): AssistantOutcome | undefined {
@@ -322,14 +348,16 @@ export class Assistant {
    */
   async answerFromModel(userId: string, query: string, signal?: AbortSignal): Promise<QueryResponse> {
     const d = this.#d;
+    const key = await this.#cacheKey(userId, query);
     const passages = d.retrieve(userId, query, PASSAGES);
     const request = { question: query, passages };
-    const key = normalizeQuery(query);
     let primaryError: unknown;
     try {
       const answer = await d.llm.complete(request, signal);
+      const metadata = { from_fallback: false, cached: false, model: answer.model };
+      if (answer.refused) return refusal(answer.text, passages, metadata);
       const entry = this.#remember(userId, key, passages, answer);
-      return this.#fromCache(entry, { from_fallback: false, cached: false, model: answer.model });
+      return this.#fromCache(entry, metadata);
     } catch (err) {
       if (!d.secondary || signal?.aborted) throw err;
       primaryError = err;
@@ -342,14 +370,16 @@ export class Assistant {
       // of the one model that took the call must not hide behind the other's open circuit.
       throw laterOf(primaryError, secondaryError);
     }
-    const entry = this.#remember(userId, key, passages, answer);
-    return this.#fromCache(entry, {
+    const metadata: AnswerMetadata = {
       from_fallback: true,
       cached: false,
       fallback_reason: fallbackReasonOf(primaryError),
       fallback_level: 'secondary_model',
       model: answer.model,
-    });
+    };
+    if (answer.refused) return refusal(answer.text, passages, metadata);
+    const entry = this.#remember(userId, key, passages, answer);
+    return this.#fromCache(entry, metadata);
   }
 
   /** A model's answer becomes the last good answer for this user and question (L1 and L2). */
@@ -364,6 +394,13 @@ export class Assistant {
     d.cache.set(userId, key, entry);
     void d.sharedCache?.set(userId, key, entry, d.staleTtlMs).catch(() => {});
     return entry;
+  }
+
+  /** The question, normalised, and the documents the answer is built from (L1 and L2 use the same key). */
+  async #cacheKey(userId: string, query: string): Promise<string> {
+    const version = await this.#d.documentsVersion?.(userId);
+    const question = normalizeQuery(query);
+    return version === undefined ? question : `${question}\u0000${version}`;
   }
 
   #fromCache(entry: CachedAnswer, metadata: AnswerMetadata): QueryResponse {

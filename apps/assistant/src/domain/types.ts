@@ -31,6 +31,11 @@ export interface AnswerMetadata {
   fallback_level?: FallbackLevel;
   job_id?: string;
   /**
+   * True when the model declined to answer (a content filter or its own refusal): a 200 that is not an
+   * outage, never cached (DESIGN.md 3.1).
+   */
+  refused?: boolean;
+  /**
    * The model that answered: always present when the secondary model did, otherwise with
    * `include_metadata` (then the primary's name when no model answered).
    */

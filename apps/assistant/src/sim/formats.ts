@@ -97,7 +97,7 @@ export function parseHf(body: unknown, model: string): ModelCall {
 
 export interface Generation {
   text: string;
-  finishReason: 'stop' | 'length';
+  finishReason: 'stop' | 'length' | 'content_filter';
 }
 
 /** Same prompt in, same answer out. A prompt without a `Question:` line is taken whole as the question. */
@@ -112,18 +112,19 @@ export function generate(call: ModelCall): Generation {
 
 let completionSeq = 0;
 
-export function openAiReply(call: ModelCall, gen: Generation): unknown {
+/** One chat completion: `content` null and no completion tokens when the content filter withheld it. */
+function chatCompletion(call: ModelCall, content: string | null, finishReason: string): unknown {
   const promptTokens = countTokens(call.prompt);
-  const completionTokens = countTokens(gen.text);
+  const completionTokens = content === null ? 0 : countTokens(content);
   completionSeq++;
+  const message: Record<string, unknown> = { role: 'assistant', content };
+  if (content === null) message.refusal = null;
   return {
     id: `chatcmpl-sim-${completionSeq.toString(36)}`,
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model: call.model,
-    choices: [
-      { index: 0, message: { role: 'assistant', content: gen.text }, finish_reason: gen.finishReason },
-    ],
+    choices: [{ index: 0, message, finish_reason: finishReason }],
     usage: {
       prompt_tokens: promptTokens,
       completion_tokens: completionTokens,
@@ -132,8 +133,22 @@ export function openAiReply(call: ModelCall, gen: Generation): unknown {
   };
 }
 
+export function openAiReply(call: ModelCall, gen: Generation): unknown {
+  return chatCompletion(call, gen.text, gen.finishReason);
+}
+
 export function hfReply(call: ModelCall, gen: Generation): unknown {
   return [{ generated_text: call.returnFullText ? `${call.prompt} ${gen.text}` : gen.text }];
+}
+
+/** A 200 whose answer the provider's content filter withheld, as OpenAI (and Azure OpenAI) send it. */
+export function openAiFiltered(call: ModelCall): unknown {
+  return chatCompletion(call, null, 'content_filter');
+}
+
+/** The same for HF text generation: no text, and the generation details name the filter. */
+export function hfFiltered(): unknown {
+  return [{ generated_text: '', details: { finish_reason: 'content_filter', generated_tokens: 0 } }];
 }
 
 /** Error body in each provider's own shape. */
@@ -168,6 +183,8 @@ export interface StreamEncoder {
   token(text: string, index: number, count: number): string;
   /** Events that end a complete stream, after the last token. */
   end(): string;
+  /** The whole rest of a stream the content filter stopped before any token. */
+  filtered(): string;
 }
 
 /** `gen` is the whole answer being streamed: TGI's last token event carries it, OpenAI's end its reason. */
@@ -186,6 +203,7 @@ export function streamEncoder(call: ModelCall, gen: Generation): StreamEncoder {
       start: () => chunk({ role: 'assistant', content: '' }, null),
       token: (text) => chunk({ content: text }, null),
       end: () => chunk({}, gen.finishReason) + sseData('[DONE]'),
+      filtered: () => chunk({}, 'content_filter') + sseData('[DONE]'),
     };
   }
   // TGI's stream: one event per token; the last one also carries the whole text and the details.
@@ -206,5 +224,12 @@ export function streamEncoder(call: ModelCall, gen: Generation): StreamEncoder {
       });
     },
     end: () => '',
+    filtered: () =>
+      sseData({
+        index: 0,
+        token: { id: 0, text: '', logprob: 0, special: true },
+        generated_text: '',
+        details: { finish_reason: 'content_filter', generated_tokens: 0 },
+      }),
   };
 }

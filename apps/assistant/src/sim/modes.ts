@@ -12,6 +12,7 @@ export const SIM_MODES = [
   'flaky',
   'drip',
   'stall',
+  'filtered',
 ] as const;
 export type SimMode = (typeof SIM_MODES)[number];
 

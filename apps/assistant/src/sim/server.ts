@@ -2,7 +2,8 @@
 // exactly as a failing provider does) speaking OpenAI chat completions and HF text generation, with
 // faults switched at run time through `/_sim/mode`.
 //
-// `refuse` destroys each model request's socket without a response: clients see ECONNRESET / "other side
+// `filtered` answers 200 with a content-filter refusal in the wire format (no text), as a provider's safety
+// system does. `refuse` destroys each model request's socket without a response: clients see ECONNRESET / "other side
 // closed". The listener itself stays open so `/_sim/*` keeps working and the sim can be healed at run time;
 // for a true ECONNREFUSED, `close()` the sim (or point the client at a closed port).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -12,8 +13,10 @@ import {
   errorBody,
   type Generation,
   generate,
+  hfFiltered,
   hfReply,
   type ModelCall,
+  openAiFiltered,
   openAiReply,
   parseHf,
   parseOpenAi,
@@ -220,6 +223,12 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
       return;
     }
     const reply = decide(cfg, call);
+    if (reply.filtered && call.stream) {
+      const encoder = streamEncoder(call, { text: '', finishReason: 'content_filter' });
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+      res.end(encoder.start() + encoder.filtered());
+      return;
+    }
     if (reply.generation === undefined) return sendJson(res, reply.status, reply.body, reply.headers);
     if (call.stream) return streamReply(res, call, reply.generation, cfg);
     // A non-streamed `drip` answers once every token would have been generated.
@@ -277,6 +286,8 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
     headers?: Record<string, string>;
     /** Set when the model answers (a reply that can be streamed); its outcome is counted when sent. */
     generation?: Generation;
+    /** A content-filter refusal (`filtered`): streamed requests get it as a stream that ends at once. */
+    filtered?: boolean;
   }
 
   /** Decides the fate of a parsed request under `cfg` and counts its outcome. */
@@ -301,6 +312,11 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
         // Retry-After carries whole seconds (RFC 9110 delay-seconds).
         headers: { 'retry-after': String(Math.ceil(cfg.retry_after_s)) },
       };
+    }
+    if (cfg.mode === 'filtered') {
+      counters.outcome('filtered');
+      const body = call.format === 'openai' ? openAiFiltered(call) : hfFiltered();
+      return { status: 200, body, filtered: true };
     }
     const gen = generate(call);
     const body = call.format === 'openai' ? openAiReply(call, gen) : hfReply(call, gen);

@@ -252,3 +252,42 @@ describe('broken streams are upstream failures (LlmResponseError, a 502 to the c
     }
   });
 });
+
+describe('streamed refusals are answers, not faults', () => {
+  for (const provider of ['sim', 'hf-inference'] as const) {
+    test(`${provider}: a content-filter stream ends in a refused done with no tokens`, async () => {
+      sim.setMode({ mode: 'filtered' });
+      const client = track(
+        provider === 'sim'
+          ? createLlmClient({ provider, baseUrl: sim.url })
+          : new HfInferenceClient({ baseUrl: sim.url, model: 'org/model' }),
+      );
+      const { tokens, done } = await collect(streamOf(client));
+      assert.deepEqual(tokens, []);
+      assert.ok(done?.type === 'done');
+      assert.equal(done.answer.refused, true);
+      assert.ok(done.answer.text.length > 0);
+    });
+  }
+
+  test('an OpenAI refusal streamed in delta.refusal is the answer text', async () => {
+    const server = await rawServer((res) => {
+      sse(res);
+      const c = (delta: Record<string, string>, finish: string | null) =>
+        `data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      res.end(
+        `${c({ refusal: "I can't help" }, null)}${c({ refusal: ' with that.' }, 'stop')}data: [DONE]\n\n`,
+      );
+    });
+    const client = track(new OpenAiClient({ baseUrl: server.url, model: 'm' }));
+    try {
+      const { tokens, done } = await collect(streamOf(client));
+      assert.deepEqual(tokens, []);
+      assert.ok(done?.type === 'done');
+      assert.equal(done.answer.refused, true);
+      assert.equal(done.answer.text, "I can't help with that.");
+    } finally {
+      await server.close();
+    }
+  });
+});

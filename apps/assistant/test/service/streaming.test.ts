@@ -232,3 +232,19 @@ test('"stream" must be a boolean', async (t) => {
   assert.equal(reply.status, 400);
   assert.match(reply.text, /stream/);
 });
+
+test('a streamed refusal (content filter) is a 200 JSON refusal: a breaker success, never cached', async (t) => {
+  const svc = await startService();
+  t.after(() => svc.close());
+  await svc.setMode({ mode: 'filtered' });
+  for (let i = 0; i < 4; i++) {
+    const reply = await streamed(svc);
+    assert.match(reply.contentType, /^application\/json/, 'no token: not a stream');
+    assert.equal(reply.status, 200);
+    assert.equal(reply.json.metadata.refused, true);
+    assert.ok(reply.json.answer.length > 0);
+  }
+  assert.equal(svc.app.breaker.state, 'closed');
+  assert.equal(svc.app.breaker.failCount, 0);
+  assert.equal(svc.sim.stats().streamed, 4, 'every ask went to the model: nothing was cached');
+});

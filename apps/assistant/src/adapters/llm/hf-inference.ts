@@ -9,7 +9,14 @@ import {
   type HttpClientOptions,
 } from './options.js';
 import { buildPrompt } from './prompt.js';
-import type { LlmAnswer, LlmClient, LlmRequest, LlmStreamPart } from './types.js';
+import {
+  type LlmAnswer,
+  type LlmClient,
+  type LlmRequest,
+  type LlmStreamPart,
+  REFUSAL_TEXT,
+  REFUSED_FINISH,
+} from './types.js';
 
 export interface HfInferenceClientOptions extends HttpClientOptions {
   /** e.g. `https://router.huggingface.co/hf-inference` or the sim's root `http://127.0.0.1:8001`. */
@@ -23,12 +30,27 @@ export interface HfInferenceClientOptions extends HttpClientOptions {
   temperature?: number;
 }
 
-function generatedText(json: unknown): string | undefined {
+function firstGeneration(json: unknown): Record<string, unknown> | undefined {
   // The API answers `[{generated_text}]`; some deployments answer the bare object.
   const first = Array.isArray(json) ? json[0] : json;
-  if (typeof first !== 'object' || first === null) return undefined;
-  const text = (first as Record<string, unknown>).generated_text;
-  return typeof text === 'string' ? text : undefined;
+  return typeof first === 'object' && first !== null && !Array.isArray(first)
+    ? (first as Record<string, unknown>)
+    : undefined;
+}
+
+/**
+ * HF's ways of saying a generation was withheld: `details.finish_reason` naming a filter (TGI and
+ * OpenAI-style backends) or a `refusal` text. Returns the refusal text ('' when none), or undefined.
+ */
+function refusalOf(gen: Record<string, unknown>): string | undefined {
+  const refusal = typeof gen.refusal === 'string' ? gen.refusal.trim() : '';
+  if (refusal !== '') return refusal;
+  const details = gen.details;
+  const finish =
+    typeof details === 'object' && details !== null
+      ? (details as Record<string, unknown>).finish_reason
+      : undefined;
+  return typeof finish === 'string' && REFUSED_FINISH.has(finish) ? '' : undefined;
 }
 
 export class HfInferenceClient implements LlmClient {
@@ -70,7 +92,7 @@ export class HfInferenceClient implements LlmClient {
     for await (const part of this.#transport.postEvents(this.#url, body, this.#gen.headers, req.signal)) {
       if (part.kind === 'json') {
         const answer = this.#answer(part.value, prompt.text);
-        yield { type: 'token', text: answer.text };
+        if (!answer.refused) yield { type: 'token', text: answer.text };
         yield { type: 'done', answer };
         return;
       }
@@ -86,6 +108,16 @@ export class HfInferenceClient implements LlmClient {
         if (typeof details?.finish_reason === 'string') finishReason = details.finish_reason;
         break;
       }
+    }
+    // A content filter's verdict arrives in the final event's details: an answer, not a fault.
+    if (finished && REFUSED_FINISH.has(finishReason ?? '')) {
+      const answer: LlmAnswer = {
+        text: text.trim() || REFUSAL_TEXT,
+        model: this.model,
+        provider: this.provider,
+      };
+      yield { type: 'done', answer: { ...answer, refused: true, finishReason: finishReason as string } };
+      return;
     }
     if (!finished) {
       throw new LlmResponseError('text generation stream ended before its final event', {
@@ -140,7 +172,12 @@ export class HfInferenceClient implements LlmClient {
   }
 
   #answer(json: unknown, promptText: string): LlmAnswer {
-    let text = generatedText(json);
+    const gen = firstGeneration(json);
+    const refusal = gen === undefined ? undefined : refusalOf(gen);
+    if (refusal !== undefined) {
+      return { text: refusal || REFUSAL_TEXT, model: this.model, provider: this.provider, refused: true };
+    }
+    let text = typeof gen?.generated_text === 'string' ? gen.generated_text : undefined;
     // Endpoints that ignore return_full_text echo the prompt first: keep only what was generated.
     if (text?.startsWith(promptText)) text = text.slice(promptText.length);
     if (text === undefined || text.trim() === '') {

@@ -10,7 +10,15 @@ import {
   type HttpClientOptions,
 } from './options.js';
 import { buildPrompt } from './prompt.js';
-import type { LlmAnswer, LlmClient, LlmRequest, LlmStreamPart, LlmUsage } from './types.js';
+import {
+  type LlmAnswer,
+  type LlmClient,
+  type LlmRequest,
+  type LlmStreamPart,
+  type LlmUsage,
+  REFUSAL_TEXT,
+  REFUSED_FINISH,
+} from './types.js';
 
 export interface OpenAiClientOptions extends HttpClientOptions {
   /** Base URL up to and including the version, e.g. `https://api.openai.com/v1`. */
@@ -71,13 +79,14 @@ export class OpenAiClient implements LlmClient {
   async *stream(req: LlmRequest): AsyncGenerator<LlmStreamPart, void, undefined> {
     const body = { ...this.#body(req), stream: true };
     let text = '';
+    let refusal = '';
     let model = this.model;
     let finishReason: string | undefined;
     for await (const part of this.#transport.postEvents(this.#url, body, this.#gen.headers, req.signal)) {
       if (part.kind === 'json') {
-        // An endpoint that ignored `stream: true`: its whole answer is one token.
+        // An endpoint that ignored `stream: true`: its whole answer is one token (a refusal is none).
         const answer = this.#parse(part.value);
-        yield { type: 'token', text: answer.text };
+        if (!answer.refused) yield { type: 'token', text: answer.text };
         yield { type: 'done', answer };
         return;
       }
@@ -85,11 +94,14 @@ export class OpenAiClient implements LlmClient {
       const chunk = this.#chunk(part.data);
       if (typeof chunk.model === 'string' && chunk.model !== '') model = chunk.model;
       const choice = Array.isArray(chunk.choices) ? record(chunk.choices[0]) : undefined;
-      const content = record(choice?.delta)?.content;
+      const delta = record(choice?.delta);
+      const content = delta?.content;
       if (typeof content === 'string' && content !== '') {
         text += content;
         yield { type: 'token', text: content };
       }
+      // The model's own refusal streams in `delta.refusal`; it is not answer text.
+      if (typeof delta?.refusal === 'string') refusal += delta.refusal;
       if (typeof choice?.finish_reason === 'string') finishReason = choice.finish_reason;
     }
     if (finishReason === undefined) {
@@ -97,6 +109,13 @@ export class OpenAiClient implements LlmClient {
         upstreamStatus: 200,
         url: this.#url,
       });
+    }
+    // A refusal (content filter, or the model's `refusal`) is an answer, not a fault (DESIGN.md 3.1).
+    if (refusal.trim() !== '' || REFUSED_FINISH.has(finishReason)) {
+      const said = refusal.trim() || text.trim() || REFUSAL_TEXT;
+      const answer: LlmAnswer = { text: said, model, provider: this.provider, finishReason, refused: true };
+      yield { type: 'done', answer };
+      return;
     }
     if (text.trim() === '') {
       throw new LlmResponseError('chat completion stream carried no text', {
@@ -146,7 +165,20 @@ export class OpenAiClient implements LlmClient {
   #parse(json: unknown): LlmAnswer {
     const root = record(json);
     const choice = Array.isArray(root?.choices) ? record(root.choices[0]) : undefined;
-    const content = record(choice?.message)?.content;
+    const message = record(choice?.message);
+    const content = message?.content;
+    const finishReason = typeof choice?.finish_reason === 'string' ? choice.finish_reason : undefined;
+    // A refusal (the content filter, or the model's own `refusal` message) is an answer, not a fault.
+    const refusal = typeof message?.refusal === 'string' ? message.refusal.trim() : '';
+    if (choice !== undefined && (refusal !== '' || REFUSED_FINISH.has(finishReason ?? ''))) {
+      return {
+        text: refusal !== '' ? refusal : REFUSAL_TEXT,
+        model: typeof root?.model === 'string' && root.model !== '' ? root.model : this.model,
+        provider: this.provider,
+        refused: true,
+        ...(finishReason !== undefined ? { finishReason } : {}),
+      };
+    }
     if (typeof content !== 'string' || content.trim() === '') {
       const why = choice === undefined ? 'has no choices[0]' : 'has no text in choices[0].message.content';
       throw new LlmResponseError(`chat completion ${why}`, {
@@ -162,7 +194,7 @@ export class OpenAiClient implements LlmClient {
     };
     const usage = usageOf(root?.usage);
     if (usage) answer.usage = usage;
-    if (typeof choice?.finish_reason === 'string') answer.finishReason = choice.finish_reason;
+    if (finishReason !== undefined) answer.finishReason = finishReason;
     return answer;
   }
 
