@@ -1,0 +1,125 @@
+import { Deadline, type DeadlineQueue } from './deadlines.js';
+import { TimeoutError } from './errors.js';
+import { type CallContext, neverAbortedSignal, type Operation } from './types.js';
+
+/** Rejection value of a call whose deadline passed: tells the breaker's own timeout from the operation's. */
+export class DeadlineExceeded {
+  constructor(readonly error: TimeoutError) {}
+}
+
+/**
+ * One call under a deadline from a `DeadlineQueue`. It is at once the list node, the operation's context
+ * and the caller-abort listener (`handleEvent`), so a timed call allocates this object, its promise and two
+ * settle callbacks, and nothing else: no timer, and no `AbortController` unless the operation reads
+ * `ctx.signal` (the controller is then created on that read, already aborted if the call ended first).
+ */
+class TimedCall<T> extends Deadline implements CallContext {
+  readonly attempt: number;
+  #queue: DeadlineQueue;
+  #outer: AbortSignal | undefined;
+  #controller: AbortController | undefined = undefined;
+  #reason: unknown = undefined;
+  #aborted = false;
+  #done = false;
+  resolve: ((value: T) => void) | undefined = undefined;
+  reject: ((reason: unknown) => void) | undefined = undefined;
+
+  constructor(queue: DeadlineQueue, outer: AbortSignal | undefined, attempt: number) {
+    super();
+    this.#queue = queue;
+    this.#outer = outer;
+    this.attempt = attempt;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Ends the call; false when it had ended already (the first settlement wins). */
+  finish(): boolean {
+    if (this.#done) return false;
+    this.#done = true;
+    this.#queue.delete(this);
+    this.#outer?.removeEventListener('abort', this);
+    return true;
+  }
+
+  #abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+
+  /** The deadline passed: settle first (an operation that rejects in its abort handler must not win), then abort. */
+  expire(): void {
+    if (!this.finish()) return;
+    const error = new TimeoutError(this.#queue.ms);
+    this.reject!(new DeadlineExceeded(error));
+    this.#abort(error);
+  }
+
+  /** The caller's signal aborted (EventListener object: no closure per call). */
+  handleEvent(): void {
+    if (!this.finish()) return;
+    const reason = this.#outer!.reason;
+    this.reject!(reason);
+    this.#abort(reason);
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
+}
+
+/**
+ * Runs `fn` with a deadline of `queue.ms`. Settles with the operation's value or error; with a
+ * `DeadlineExceeded` when the deadline passed first (the call's own signal is then aborted with its
+ * `TimeoutError`); with `outer.reason` when the caller's signal aborted first (forwarded to the call's own
+ * signal). A synchronous result never enters the queue.
+ */
+export function runWithDeadline<T>(
+  queue: DeadlineQueue,
+  fn: Operation<T>,
+  outer: AbortSignal | undefined,
+  attempt = 1,
+): Promise<T> {
+  if (outer?.aborted) return Promise.reject(outer.reason);
+  const listens = outer !== undefined && outer !== neverAbortedSignal;
+  const call = new TimedCall<T>(queue, listens ? outer : undefined, attempt);
+  let work: PromiseLike<T> | T;
+  try {
+    work = fn(call);
+  } catch (err) {
+    call.finish();
+    return Promise.reject(err);
+  }
+  if (!isThenable(work)) {
+    call.finish();
+    return Promise.resolve(work);
+  }
+  queue.add(call);
+  if (listens) outer.addEventListener('abort', call);
+  const pending = work;
+  return new Promise<T>((resolve, reject) => {
+    call.resolve = resolve;
+    call.reject = reject;
+    if (listens && outer.aborted) call.handleEvent(); // the operation itself aborted the caller's signal
+    pending.then(
+      (value) => {
+        if (call.finish()) resolve(value);
+      },
+      (err: unknown) => {
+        if (call.finish()) reject(err);
+      },
+    );
+  });
+}
