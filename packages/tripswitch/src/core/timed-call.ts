@@ -1,6 +1,7 @@
-import { Deadline, type DeadlineQueue } from './deadlines.js';
+import { CallSignal } from './call-signal.js';
+import type { DeadlineQueue } from './deadlines.js';
 import { TimeoutError } from './errors.js';
-import { type CallContext, neverAbortedSignal, type Operation } from './types.js';
+import { neverAbortedSignal, type Operation } from './types.js';
 
 /** Rejection value of a call whose deadline passed: tells the breaker's own timeout from the operation's. */
 export class DeadlineExceeded {
@@ -11,32 +12,19 @@ export class DeadlineExceeded {
  * One call under a deadline from a `DeadlineQueue`. It is at once the list node, the operation's context
  * and the caller-abort listener (`handleEvent`), so a timed call allocates this object, its promise and two
  * settle callbacks, and nothing else: no timer, and no `AbortController` unless the operation reads
- * `ctx.signal` (the controller is then created on that read, already aborted if the call ended first).
+ * `ctx.signal` (see `CallSignal`).
  */
-class TimedCall<T> extends Deadline implements CallContext {
-  readonly attempt: number;
+class TimedCall<T> extends CallSignal {
   #queue: DeadlineQueue;
   #outer: AbortSignal | undefined;
-  #controller: AbortController | undefined = undefined;
-  #reason: unknown = undefined;
-  #aborted = false;
   #done = false;
   resolve: ((value: T) => void) | undefined = undefined;
   reject: ((reason: unknown) => void) | undefined = undefined;
 
   constructor(queue: DeadlineQueue, outer: AbortSignal | undefined, attempt: number) {
-    super();
+    super(attempt);
     this.#queue = queue;
     this.#outer = outer;
-    this.attempt = attempt;
-  }
-
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#reason);
-    }
-    return this.#controller.signal;
   }
 
   /** Ends the call; false when it had ended already (the first settlement wins). */
@@ -48,19 +36,12 @@ class TimedCall<T> extends Deadline implements CallContext {
     return true;
   }
 
-  #abort(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
-  }
-
   /** The deadline passed: settle first (an operation that rejects in its abort handler must not win), then abort. */
-  expire(): void {
+  override expire(): void {
     if (!this.finish()) return;
     const error = new TimeoutError(this.#queue.ms);
     this.reject!(new DeadlineExceeded(error));
-    this.#abort(error);
+    this.abortCall(error);
   }
 
   /** The caller's signal aborted (EventListener object: no closure per call). */
@@ -68,7 +49,7 @@ class TimedCall<T> extends Deadline implements CallContext {
     if (!this.finish()) return;
     const reason = this.#outer!.reason;
     this.reject!(reason);
-    this.#abort(reason);
+    this.abortCall(reason);
   }
 }
 

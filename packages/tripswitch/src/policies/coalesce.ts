@@ -1,4 +1,5 @@
-import type { CallContext, Operation, Policy } from '../core/types.js';
+import { CallSignal } from '../core/call-signal.js';
+import type { Operation, Policy } from '../core/types.js';
 import { neverAbortedSignal } from '../core/types.js';
 import { checkFunction, invoke } from './internal.js';
 
@@ -22,27 +23,12 @@ interface Waiter {
  * One shared execution. It is also the operation's context: the shared signal is created only if the
  * operation reads it, and is aborted only when the last waiter has left.
  */
-class Flight implements CallContext {
-  readonly attempt = 1;
+class Flight extends CallSignal {
   readonly waiters = new Set<Waiter>();
   settled = false;
-  #controller: AbortController | undefined;
-  #abortedWith: { reason: unknown } | undefined;
 
-  constructor(readonly key: string) {}
-
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#abortedWith !== undefined) this.#controller.abort(this.#abortedWith.reason);
-    }
-    return this.#controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    if (this.#abortedWith !== undefined) return;
-    this.#abortedWith = { reason };
-    this.#controller?.abort(reason);
+  constructor(readonly key: string) {
+    super(1);
   }
 }
 
@@ -145,7 +131,7 @@ export class CoalescePolicy<I = undefined> implements Policy {
     if (flight.waiters.size === 0 && !flight.settled) {
       // Nobody is waiting any more: free the key and stop the shared call.
       if (this.#flights.get(flight.key) === flight) this.#flights.delete(flight.key);
-      flight.abort(reason);
+      flight.abortCall(reason);
     }
   }
 
