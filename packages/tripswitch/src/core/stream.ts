@@ -37,6 +37,16 @@ export class StreamAbandonedError extends Error {
   }
 }
 
+/** What `stream()` returns: an async iterator of the upstream's chunks, closable early like a generator. */
+export interface StreamIterator<T> extends AsyncIterableIterator<T> {
+  next(): Promise<IteratorResult<T, undefined>>;
+  /** Stop early (what `break` does): neither outcome; the call's own signal is aborted. */
+  return(): Promise<IteratorResult<T, undefined>>;
+  /** Stop early like `return()`, then reject with `error`. */
+  throw(error?: unknown): Promise<IteratorResult<T, undefined>>;
+  [Symbol.asyncIterator](): StreamIterator<T>;
+}
+
 const NOT_STARTED = 0;
 const RUNNING = 1;
 const ENDED = 2;
@@ -55,7 +65,7 @@ const doneResult: IteratorReturnResult<undefined> = Object.freeze({ done: true, 
  * The upstream iterator's `return()` is called when the call ends early (not awaited: a hung upstream must
  * not hold the consumer).
  */
-class BreakerStream<T> extends CallSignal implements AsyncIterableIterator<T> {
+class BreakerStream<T> extends CallSignal implements StreamIterator<T> {
   #state = NOT_STARTED;
   #permit: StreamPermit | undefined;
   #upstream: AsyncIterator<T> | undefined;
@@ -292,7 +302,7 @@ export function runStream<T>(
   fn: StreamOperation<T>,
   signal: AbortSignal | undefined,
   deadlines: StreamDeadlines = {},
-): AsyncIterableIterator<T> {
+): StreamIterator<T> {
   if (typeof fn !== 'function') throw new TypeError(`stream operation must be a function, got ${typeof fn}`);
   return new BreakerStream(source, fn, signal, deadlines);
 }

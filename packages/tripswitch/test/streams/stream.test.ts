@@ -6,7 +6,12 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CallContext, CircuitBreaker, CircuitOpenError, TimeoutError } from 'tripswitch';
 import { DeadlineQueue } from '../../src/core/deadlines.js';
-import { runStream, StreamAbandonedError, type StreamOperation } from '../../src/core/stream.js';
+import {
+  runStream,
+  StreamAbandonedError,
+  type StreamIterator,
+  type StreamOperation,
+} from '../../src/core/stream.js';
 import { ManualClock } from '../../src/testing/manual-clock.js';
 import { deferred, flush } from '../helpers/deferred.js';
 
@@ -15,7 +20,7 @@ function stream<T>(
   b: CircuitBreaker,
   fn: StreamOperation<T>,
   opts: { signal?: AbortSignal; firstChunk?: number; idle?: number } = {},
-): AsyncIterableIterator<T> {
+): StreamIterator<T> {
   return runStream(b, fn, opts.signal, {
     firstChunk: opts.firstChunk === undefined ? undefined : new DeadlineQueue(opts.firstChunk),
     idle: opts.idle === undefined ? undefined : new DeadlineQueue(opts.idle),
