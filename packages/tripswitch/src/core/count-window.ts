@@ -6,6 +6,8 @@
  * It has the same shape as the time-based `SlidingWindow` (`record(now, failed, slow)`, `totals(now)`,
  * `clear()`), so the breaker's trip rule and stats read either one the same way; `now` is ignored here.
  */
+import type { WindowSnapshotCount } from './snapshot.js';
+
 const FAILED = 1;
 const SLOW = 2;
 
@@ -49,5 +51,19 @@ export class CountWindow {
     this.#calls = 0;
     this.#failures = 0;
     this.#slow = 0;
+  }
+
+  /** The outcomes oldest first, for `breaker.toJSON()`. */
+  snapshot(): WindowSnapshotCount {
+    const outcomes: number[] = [];
+    const start = this.#calls === this.size ? this.#next : 0;
+    for (let k = 0; k < this.#calls; k++) outcomes.push(this.#ring[(start + k) % this.size]!);
+    return { type: 'count', size: this.size, outcomes };
+  }
+
+  /** Replays a snapshot's outcomes (the newest `size` of them if the window shrank). */
+  restore(snapshot: WindowSnapshotCount): void {
+    this.clear();
+    for (const o of snapshot.outcomes) this.record(0, (o & FAILED) !== 0, (o & SLOW) !== 0);
   }
 }
