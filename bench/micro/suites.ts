@@ -3,6 +3,7 @@
  * (see ../lib/suite.ts) from a file in this folder and append it here; `main.ts` needs no change.
  */
 import type { Suite } from '../lib/suite.js';
+import { coalesceSuite } from './coalesce.js';
 import { memorySuite } from './memory.js';
 import { pipelineSuite } from './pipeline.js';
 import { redisSuite } from './redis.js';
@@ -16,5 +17,6 @@ export const suites: Suite[] = [
   memorySuite,
   soakSuite,
   pipelineSuite,
+  coalesceSuite,
   redisSuite,
 ];
