@@ -8,8 +8,9 @@
  * timeout period instead of creating and clearing a timer per call (what makes `setTimeout` per call cost
  * ~10× a breaker's success path).
  *
- * The timer is `ref`'ed only while deadlines are pending: once the last call settles it is `unref`'ed, so it
- * never keeps the process alive, and it is dropped the next time it fires. Times come from
+ * The timer is `ref`'ed only while deadlines are pending: once the last call has settled it is `unref`'ed
+ * (checked once per event-loop turn, not per call: a burst of sequential calls toggles nothing), so it never
+ * keeps the process alive after the last call, and it is dropped the next time it fires. Times come from
  * `performance.now()` (monotonic: a step of the system clock moves no deadline).
  */
 
@@ -30,11 +31,16 @@ export interface DeadlineTimers {
   /** Monotonic ms. */
   now(): number;
   set(fn: () => void, ms: number): { ref(): unknown; unref(): unknown };
+  /** Runs `fn` once the current macrotask is done (before the event loop could go idle). */
+  defer(fn: () => void): void;
 }
 
 export const realTimers: DeadlineTimers = {
   now: () => performance.now(),
   set: (fn, ms) => setTimeout(fn, ms),
+  defer: (fn) => {
+    setImmediate(fn);
+  },
 };
 
 export class DeadlineQueue {
@@ -45,7 +51,15 @@ export class DeadlineQueue {
   #timer: { ref(): unknown; unref(): unknown } | undefined;
   readonly #timers: DeadlineTimers;
   #refed = false;
+  #idleCheck = false;
   readonly #fire = (): void => this.#expireDue();
+  readonly #releaseIfIdle = (): void => {
+    this.#idleCheck = false;
+    if (this.#size === 0 && this.#refed) {
+      this.#timer!.unref();
+      this.#refed = false;
+    }
+  };
 
   /** `ms`: the length of every deadline in this queue, > 0 and within setTimeout's range. */
   constructor(ms: number, timers: DeadlineTimers = realTimers) {
@@ -99,10 +113,10 @@ export class DeadlineQueue {
     entry._prev = undefined;
     entry._next = undefined;
     // The last pending deadline gone: the timer may stay armed (cheaper than clearing it per call) but must
-    // not keep the process alive.
-    if (--this.#size === 0 && this.#refed) {
-      this.#timer!.unref();
-      this.#refed = false;
+    // not keep the process alive; unref it at the end of this turn unless a new deadline came meanwhile.
+    if (--this.#size === 0 && this.#refed && !this.#idleCheck) {
+      this.#idleCheck = true;
+      this.#timers.defer(this.#releaseIfIdle);
     }
   }
 

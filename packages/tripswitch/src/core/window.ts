@@ -78,14 +78,18 @@ export class SlidingWindow {
     return { type: 'time', bucketMs: this.#bucketMs, buckets };
   }
 
-  /** Puts a snapshot's buckets back at the same ages before `now` (same bucket length only; else false). */
-  restore(snapshot: WindowSnapshotTime, now: number): boolean {
+  /**
+   * Puts a snapshot's buckets back: each at `takenAt - age` on this window's clock, dropping those that
+   * are out of the window ending at `now`. Only into a window with the same bucket length (else false).
+   */
+  restore(snapshot: WindowSnapshotTime, takenAt: number, now: number): boolean {
     if (snapshot.bucketMs !== this.#bucketMs) return false;
     this.clear();
     const n = this.#epoch.length;
+    const oldest = Math.floor(now / this.#bucketMs) - n;
     for (const b of snapshot.buckets) {
-      const slice = Math.floor((now - b.age) / this.#bucketMs);
-      if (slice <= Math.floor(now / this.#bucketMs) - n) continue; // fell out of the window meanwhile
+      const slice = Math.floor((takenAt - b.age) / this.#bucketMs);
+      if (slice <= oldest) continue; // fell out of the window meanwhile
       const i = ((slice % n) + n) % n;
       this.#epoch[i] = slice;
       this.#calls[i] = b.calls;

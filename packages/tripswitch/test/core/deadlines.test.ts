@@ -12,6 +12,16 @@ class FakeTimers implements DeadlineTimers {
   created = 0;
   refed = 0; // timers currently ref'ed
   private pending: Array<{ at: number; fn: () => void; live: boolean; refed: boolean }> = [];
+  private deferred: Array<() => void> = [];
+  defer(fn: () => void): void {
+    this.deferred.push(fn);
+  }
+  /** Ends the current event-loop turn: runs what was deferred to it. */
+  turn(): void {
+    const fns = this.deferred;
+    this.deferred = [];
+    for (const fn of fns) fn();
+  }
   now(): number {
     return this.time;
   }
@@ -37,6 +47,7 @@ class FakeTimers implements DeadlineTimers {
   }
   /** Fires every timer due at or before `to`, in due order, moving the time to each one. */
   advanceTo(to: number): void {
+    this.turn();
     for (;;) {
       const due = this.pending.filter((t) => t.live && t.at <= to).sort((a, b) => a.at - b.at)[0];
       if (due === undefined) break;
@@ -44,6 +55,7 @@ class FakeTimers implements DeadlineTimers {
       due.live = false;
       if (due.refed) this.refed--;
       due.fn();
+      this.turn();
     }
     this.time = to;
   }
@@ -104,7 +116,12 @@ describe('DeadlineQueue', () => {
     q.add(a);
     assert.equal(timers.refed, 1);
     q.delete(a);
-    assert.equal(timers.refed, 0, 'unref when empty');
+    assert.equal(timers.refed, 1, "still ref'ed until the end of this turn (no toggling per call)");
+    const again = new Entry();
+    q.add(again);
+    q.delete(again);
+    timers.turn();
+    assert.equal(timers.refed, 0, 'unref once the turn ends with nothing pending');
     assert.equal(q.armed, true);
     const b = new Entry();
     q.add(b);

@@ -164,6 +164,9 @@ describe('coalesce', () => {
     assert.throws(() => coalesce(undefined as never), TypeError);
     assert.throws(() => coalesce({ key: 42 as never }), /coalesce key must be a function/);
     const dedupe = coalesce({ key: () => 1 as unknown as string });
-    await assert.rejects(dedupe.execute(() => 1), /coalesce key must return a string/);
+    await assert.rejects(
+      dedupe.execute(() => 1),
+      /coalesce key must return a string/,
+    );
   });
 });

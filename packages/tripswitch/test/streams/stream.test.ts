@@ -101,6 +101,7 @@ describe('streams through the breaker: outcomes', () => {
     assert.equal(signal?.aborted, true);
     assert.equal(signal?.reason, err);
     assert.equal(totals(b).failures, 1);
+    assert.equal(totals(b).timeouts, 1);
     assert.equal(b.state, 'open');
     assert.deepEqual(await it.next(), { done: true, value: undefined }, 'a timed-out stream is over');
     await flush();
@@ -392,6 +393,7 @@ describe('streams through the breaker: admission and generations', () => {
       }
     }
     assert.equal(first.size + idle.size, 0);
+    await flush(); // the queues unref their timer at the end of the event-loop turn
     const after = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     assert.equal(after, before, "no ref'ed timer left behind");
     assert.equal(totals(b).successes, 500);
