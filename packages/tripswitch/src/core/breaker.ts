@@ -13,7 +13,7 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
-import type { BreakerSnapshot } from './snapshot.js';
+import type { BreakerStateSnapshot } from './snapshot.js';
 import {
   memoryStore,
   type ProbeLease,
@@ -552,7 +552,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
    * A plain, versioned snapshot (state, open-until, counts, window, totals) for `initialState`: JSON-safe,
    * times portable across processes (epoch ms and ages). Reading it performs a due OPEN -> HALF-OPEN move.
    */
-  toJSON(): BreakerSnapshot {
+  toJSON(): BreakerStateSnapshot {
     const state = this.state;
     const now = this._o.clock.now();
     const times = this._failTimes;
@@ -579,7 +579,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
   }
 
   /** Start from a validated snapshot (constructor only): fields set directly, no events, no store writes. */
-  private _hydrate(snapshot: BreakerSnapshot): void {
+  private _hydrate(snapshot: BreakerStateSnapshot): void {
     const now = this._o.clock.now();
     const h = fromSnapshot(snapshot, this._window, now, this._wallNow());
     this._code = CODES[h.state];

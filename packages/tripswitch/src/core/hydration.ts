@@ -4,7 +4,7 @@
  * epoch times and ages, the breaker measures on its own (monotonic or injected) clock.
  */
 import { CountWindow } from './count-window.js';
-import { type BreakerSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
+import { type BreakerStateSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
 import type { CircuitState } from './types.js';
 import { SlidingWindow } from './window.js';
 
@@ -19,7 +19,7 @@ export interface HydratableState {
   failTimes: number[];
   /** Epoch ms. */
   lastFailureAt: number | null;
-  totals: BreakerSnapshot['totals'];
+  totals: BreakerStateSnapshot['totals'];
 }
 
 /** `toJSON()`: `now` is the breaker clock, `wallNow` epoch ms, read at the same moment. */
@@ -29,7 +29,7 @@ export function toSnapshot(
   window: SlidingWindow | CountWindow | undefined,
   now: number,
   wallNow: number,
-): BreakerSnapshot {
+): BreakerStateSnapshot {
   return {
     version: SNAPSHOT_VERSION,
     name,
@@ -57,7 +57,7 @@ export function toSnapshot(
  * left `failWindow`, buckets the window.
  */
 export function fromSnapshot(
-  snap: BreakerSnapshot,
+  snap: BreakerStateSnapshot,
   window: SlidingWindow | CountWindow | undefined,
   now: number,
   wallNow: number,

@@ -1,4 +1,4 @@
-import { type BreakerSnapshot, parseSnapshot } from './snapshot.js';
+import { type BreakerStateSnapshot, parseSnapshot } from './snapshot.js';
 import { memoryStore, type StateStore } from './store.js';
 import { type CircuitState, type Clock, systemClock } from './types.js';
 
@@ -111,7 +111,7 @@ export interface CircuitBreakerOptions {
    * and window, so a restarted process or a new serverless instance keeps an OPEN circuit open. Validated
    * like every option: a newer format version, another breaker's name or an impossible value throws.
    */
-  initialState?: BreakerSnapshot;
+  initialState?: BreakerStateSnapshot;
 }
 
 /** Every default in one place (README "Options" mirrors this table). */
@@ -165,7 +165,7 @@ export interface ResolvedOptions {
   readonly clock: Clock;
   readonly store: StateStore;
   readonly disabled: boolean;
-  readonly initialState: BreakerSnapshot | undefined;
+  readonly initialState: BreakerStateSnapshot | undefined;
 }
 
 function isNumber(v: unknown): v is number {

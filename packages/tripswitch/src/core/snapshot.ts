@@ -28,7 +28,7 @@ export interface WindowSnapshotCount {
   readonly outcomes: readonly number[];
 }
 
-export interface BreakerSnapshot {
+export interface BreakerStateSnapshot {
   readonly version: typeof SNAPSHOT_VERSION;
   readonly name: string;
   /** Epoch ms when the snapshot was taken. */
@@ -86,7 +86,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * Checks an `initialState` value (already parsed JSON) and returns it typed. Throws a `TypeError` for the
  * wrong shape, a `RangeError` naming the field for an impossible value or a newer version.
  */
-export function parseSnapshot(value: unknown, breakerName: string): BreakerSnapshot {
+export function parseSnapshot(value: unknown, breakerName: string): BreakerStateSnapshot {
   if (!isRecord(value)) throw new TypeError('initialState must be a snapshot object from breaker.toJSON()');
   const version = value.version;
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
@@ -125,7 +125,7 @@ export function parseSnapshot(value: unknown, breakerName: string): BreakerSnaps
   const t = value.totals;
   const totals = Object.fromEntries(
     TOTALS.map((k) => [k, count(`totals.${k}`, t[k])]),
-  ) as BreakerSnapshot['totals'];
+  ) as BreakerStateSnapshot['totals'];
   if (totals.successes + totals.failures > totals.calls + totals.timeouts) {
     fail('totals', 'successes + failures <= calls (+ timeouts of stuck probes)', JSON.stringify(t));
   }
@@ -144,7 +144,7 @@ export function parseSnapshot(value: unknown, breakerName: string): BreakerSnaps
   };
 }
 
-function parseWindow(w: unknown): BreakerSnapshot['window'] {
+function parseWindow(w: unknown): BreakerStateSnapshot['window'] {
   if (w === null || w === undefined) return null;
   if (!isRecord(w)) throw new TypeError('initialState.window must be an object or null');
   if (w.type === 'count') {
