@@ -46,7 +46,15 @@ export type {
 export { MemoryStore, memoryStore } from './core/store.js';
 export type { StreamIterator, StreamOperation } from './core/stream.js';
 export { StreamAbandonedError } from './core/stream.js';
-export type { CallContext, CircuitState, Clock, Operation, Policy, RetryAfterHint } from './core/types.js';
+export type {
+  CallContext,
+  CircuitState,
+  Clock,
+  Operation,
+  Policy,
+  RetryAfterHint,
+  StreamPolicy,
+} from './core/types.js';
 export { defaultContext, neverAbortedSignal, retryAfterOf, systemClock } from './core/types.js';
 export type { LoggerLike } from './integrations/logging.js';
 export { loggingListener } from './integrations/logging.js';

@@ -1,5 +1,6 @@
 import { DeadlineQueue } from '../core/deadlines.js';
 import { TimeoutError } from '../core/errors.js';
+import { runStream, type StreamIterator, type StreamOperation, type StreamPermit } from '../core/stream.js';
 import { DeadlineExceeded, runWithDeadline, type TimedCallHooks } from '../core/timed-call.js';
 import type { Operation, Policy } from '../core/types.js';
 import { checkNumber, invoke, MAX_DELAY_MS } from './internal.js';
@@ -16,6 +17,10 @@ export interface TimeoutOptions {
   /** Default `'aggressive'`: a hanging upstream that ignores its signal must not hold the caller. */
   readonly strategy?: TimeoutStrategy;
 }
+
+/** A stream under the timeout policy is admitted unconditionally and records nowhere. */
+const noPermit: StreamPermit = { success() {}, failure() {}, cancel() {} };
+const admitAll = { acquirePermit: () => Promise.resolve(noPermit) };
 
 /** The aggressive strategy rejects with the `TimeoutError` itself, never the internal marker. */
 const unwrapTimeout: TimedCallHooks = {
@@ -46,6 +51,15 @@ export class TimeoutPolicy implements Policy {
     }
     this.strategy = strategy;
     this.#deadlines = new DeadlineQueue(this.ms);
+  }
+
+  /**
+   * A streaming call: `ms` bounds the wait for the first chunk and, while the consumer waits, for each
+   * later one (an idle timeout; a slow consumer never times the upstream out). Expiry rejects the pending
+   * read with `TimeoutError` and aborts the call's own signal; the consumer stopping early aborts it too.
+   */
+  stream<T>(fn: StreamOperation<T>, signal?: AbortSignal): StreamIterator<T> {
+    return runStream(admitAll, fn, signal, { firstChunk: this.#deadlines, idle: this.#deadlines });
   }
 
   execute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<T> {
