@@ -13,6 +13,7 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
+import type { CircuitBreakerStats, ExecuteResult, Permit } from './results.js';
 import type { BreakerStateSnapshot } from './snapshot.js';
 import {
   memoryStore,
@@ -29,6 +30,7 @@ import { type CircuitState, defaultContext, type Operation, type Policy, retryAf
 import { SlidingWindow } from './window.js';
 
 export type { CircuitBreakerEvents } from './events.js';
+export type { CircuitBreakerStats, ExecuteResult, Permit } from './results.js';
 
 // States as small integers on the hot path; names only at the API edge.
 const CLOSED = 0;
@@ -45,54 +47,6 @@ const CODES: Readonly<Record<CircuitState, Code>> = {
   isolated: ISOLATED,
   disabled: DISABLED,
 };
-
-/** Result of `tryExecute`: rejections and failures as values, no throw. */
-export type ExecuteResult<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-/** A permit for code that makes the call itself: report exactly one outcome. */
-export interface Permit {
-  success(): void;
-  failure(error?: unknown): void;
-  /** The call was abandoned for reasons that say nothing about the upstream (neither outcome). */
-  cancel(): void;
-  /** Your own deadline for the call passed: always a failure (whatever `include`/`exclude` say), counted in `totals.timeouts`. */
-  timedOut(error: TimeoutError): void;
-}
-
-export interface CircuitBreakerStats {
-  name: string;
-  state: CircuitState;
-  generation: number;
-  failCount: number;
-  lastFailureAt: number | null;
-  lastFailure: { name: string; message: string } | null;
-  /** ms until a probe may run (0 unless OPEN; Infinity when isolated). */
-  retryAfter: number;
-  openUntil: number | null;
-  halfOpen: { inFlight: number; successes: number } | null;
-  totals: {
-    calls: number;
-    successes: number;
-    failures: number;
-    rejections: number;
-    ignored: number;
-    timeouts: number;
-    openings: number;
-  };
-  window: {
-    /** 'time': the calls of the last `windowMs`; 'count': the last `size` calls. */
-    type: 'time' | 'count';
-    windowMs: number | null;
-    size: number | null;
-    calls: number;
-    failures: number;
-    slowCalls: number;
-    failureRate: number;
-    slowCallRate: number;
-  } | null;
-  latency: LatencySummary | null;
-  store: { kind: string; status: StoreStatus };
-}
 
 // Outcome of classifying a settled call.
 const _SUCCESS = 0;
