@@ -3,7 +3,7 @@ import { DeadlineQueue } from './deadlines.js';
 import { CircuitOpenError, isPolicyRejection, TimeoutError } from './errors.js';
 import { type CircuitBreakerEvents, EventHub, type EventName } from './events.js';
 import { fromSnapshot, toSnapshot } from './hydration.js';
-import { LatencyHistogram, type LatencySummary } from './latency.js';
+import { LatencyHistogram } from './latency.js';
 import {
   type BreakerRef,
   type CircuitBreakerListener,
