@@ -8,6 +8,7 @@ import {
 } from '@opentelemetry/api';
 import type { CircuitBreaker } from '../core/breaker.js';
 import type { CircuitState } from '../core/types.js';
+import { STATE_VALUES } from '../integrations/state-values.js';
 import type { BreakerRegistry } from '../registry.js';
 
 export interface BreakerMetricsOptions {
@@ -21,14 +22,7 @@ export interface BreakerMetricsOptions {
   durationBuckets?: number[];
 }
 
-/** `circuit_breaker.state` values, as in `tripswitch/prometheus`: 0 closed, 1 open, 2 half-open, … */
-export const STATE_VALUES: Readonly<Record<CircuitState, number>> = {
-  closed: 0,
-  open: 1,
-  'half-open': 2,
-  isolated: 3,
-  disabled: 4,
-};
+export { STATE_VALUES };
 
 /** Cumulative figures of one tracked breaker, reported by the observable instruments at each collection. */
 interface Tally {

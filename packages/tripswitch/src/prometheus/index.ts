@@ -1,6 +1,6 @@
 import { Counter, register as defaultRegister, Gauge, Histogram, type Registry } from 'prom-client';
 import type { CircuitBreaker } from '../core/breaker.js';
-import type { CircuitState } from '../core/types.js';
+import { STATE_VALUES } from '../integrations/state-values.js';
 
 export interface BreakerMetricsOptions {
   /** prom-client registry to register the metrics in. Default: prom-client's global registry. */
@@ -11,14 +11,7 @@ export interface BreakerMetricsOptions {
   durationBuckets?: number[];
 }
 
-/** `circuit_breaker_state` values, as in the seed guide: 0 closed, 1 open, 2 half-open. */
-export const STATE_VALUES: Readonly<Record<CircuitState, number>> = {
-  closed: 0,
-  open: 1,
-  'half-open': 2,
-  isolated: 3,
-  disabled: 4,
-};
+export { STATE_VALUES };
 
 /**
  * Prometheus metrics for any number of breakers. Kept apart from the state machine: it only listens to
