@@ -257,6 +257,41 @@ describe('streams through the breaker: outcomes', () => {
     assert.equal(totals(b).failures, 0);
   });
 
+  test('reads requested before the previous one settled are served in order, like an async generator', async () => {
+    const b = new CircuitBreaker();
+    const it = stream(b, async function* () {
+      yield 1;
+      yield 2;
+    });
+    const [a, c, d, e] = await Promise.all([it.next(), it.next(), it.next(), it.next()]);
+    assert.deepEqual(
+      [a, c, d, e],
+      [
+        { done: false, value: 1 },
+        { done: false, value: 2 },
+        { done: true, value: undefined },
+        { done: true, value: undefined },
+      ],
+    );
+    assert.equal(totals(b).successes, 1, 'one outcome however many reads');
+  });
+
+  test('throw() from the consumer stops the stream as neither outcome and rejects with its error', async () => {
+    const b = new CircuitBreaker({ failMax: 1 });
+    let signal: AbortSignal | undefined;
+    const it = stream(b, async function* (ctx: CallContext) {
+      signal = ctx.signal;
+      yield 1;
+      yield 2;
+    });
+    await it.next();
+    const mine = new Error('consumer gave up');
+    await assert.rejects(it.throw(mine), (e) => e === mine);
+    assert.ok(signal?.reason instanceof StreamAbandonedError);
+    assert.equal(totals(b).failures, 0);
+    assert.equal(b.state, 'closed');
+  });
+
   test('works with web ReadableStreams; breaking out cancels the ReadableStream', async () => {
     const b = new CircuitBreaker();
     let cancelled: unknown;
