@@ -90,7 +90,8 @@ export class CircuitBreaker implements Policy, BreakerRef {
   private _timeouts = 0;
   private _openingsTotal = 0;
   private readonly _latency: LatencyHistogram | undefined;
-  private readonly _events = new EventHub();
+  /** Shared empty hub until the first subscription (an idle breaker pays nothing for events). */
+  private _events: EventHub = EventHub.none;
   // Timed calls: one deadline queue per breaker (every call has the same timeout), and the stream deadlines.
   private readonly _deadlines: DeadlineQueue | undefined;
   /** True when the CLOSED success path needs a deadline and nothing else (no window, no latency). */
@@ -115,11 +116,14 @@ export class CircuitBreaker implements Policy, BreakerRef {
     this._timedFast = o.timeout !== undefined && this._window === undefined && this._latency === undefined;
     this._deadlines = o.timeout === undefined ? undefined : new DeadlineQueue(o.timeout);
     const st = o.streamTimeout;
-    this._streamDeadlines = {
-      firstChunk: st.firstChunk === undefined ? undefined : new DeadlineQueue(st.firstChunk),
-      idle: st.idle === undefined ? undefined : new DeadlineQueue(st.idle),
-    };
-    for (const listener of o.listeners) this._events.attach(this, listener);
+    this._streamDeadlines =
+      st.firstChunk === undefined && st.idle === undefined
+        ? noStreamDeadlines
+        : {
+            firstChunk: st.firstChunk === undefined ? undefined : new DeadlineQueue(st.firstChunk),
+            idle: st.idle === undefined ? undefined : new DeadlineQueue(st.idle),
+          };
+    for (const listener of o.listeners) this._hub().attach(this, listener);
     const sink: StoreSink = {
       name: o.name,
       adopt: (snapshot) => this._adopt(snapshot),
@@ -297,22 +301,24 @@ export class CircuitBreaker implements Policy, BreakerRef {
   private _runTimed<T>(fn: Operation<T>, signal: AbortSignal | undefined): Promise<T> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     this._calls++;
-    return runWithDeadline(this._deadlines!, fn, signal, 1, this._timedHooks, this._gen);
+    return runWithDeadline(this._deadlines!, fn, signal, 1, CircuitBreaker._timedHooks, this, this._gen);
   }
 
-  private readonly _timedHooks: TimedCallHooks = {
-    value: (gen, result) => {
-      if (this._o.isFailureResult !== undefined && this._isFailureResult(result)) {
-        this._onFailure(gen, false, result, 0);
+  /** Records a timed call's outcome as it settles; one object for every breaker (no closures per breaker). */
+  private static readonly _timedHooks: TimedCallHooks = {
+    value(owner, gen, result) {
+      const b = owner as CircuitBreaker;
+      if (b._o.isFailureResult !== undefined && b._isFailureResult(result)) {
+        b._onFailure(gen, false, result, 0);
         return;
       }
-      this._successes++;
-      if (this._consecutive !== 0 && gen === this._gen) this._resetStreak();
-      if (this._events.hasSuccess) this._emit('success');
+      b._successes++;
+      if (b._consecutive !== 0 && gen === b._gen) b._resetStreak();
+      if (b._events.hasSuccess) b._emit('success');
     },
-    error: (gen, err, signal) => {
+    error(owner, gen, err, signal) {
       const timedOut = err instanceof DeadlineExceeded;
-      this._settleError(gen, false, err, signal, timedOut, 0);
+      (owner as CircuitBreaker)._settleError(gen, false, err, signal, timedOut, 0);
       return timedOut ? (err as DeadlineExceeded).error : err;
     },
   };
@@ -480,7 +486,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
   dispose(): void {
     const link = this._link;
     this._link = memoryStore.attach();
-    this._events.clear();
+    this._events = EventHub.none;
     void Promise.resolve(link.close()).catch(() => {});
   }
 
@@ -488,12 +494,17 @@ export class CircuitBreaker implements Policy, BreakerRef {
 
   /** Subscribe to a typed event; returns the function that unsubscribes. */
   on<K extends EventName>(event: K, handler: CircuitBreakerEvents[K]): () => void {
-    return this._events.on(event, handler);
+    return this._hub().on(event, handler);
   }
 
   /** Attach a listener object (pybreaker-style); returns the function that detaches it. */
   addListener(listener: CircuitBreakerListener): () => void {
-    return this._events.attach(this, listener);
+    return this._hub().attach(this, listener);
+  }
+
+  private _hub(): EventHub {
+    if (this._events === EventHub.none) this._events = new EventHub();
+    return this._events;
   }
 
   private _emit(event: EventName, a?: unknown, b?: unknown): void {
@@ -822,5 +833,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
     this._transition(to, undefined, now, 'store');
   }
 }
+
+const noStreamDeadlines: StreamDeadlines = Object.freeze({});
 
 const disabledPermit: Permit = { success() {}, failure() {}, cancel() {}, timedOut() {} };

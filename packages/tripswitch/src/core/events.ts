@@ -22,6 +22,8 @@ type Handler = (a: never, b: never) => void;
  * lets the success path skip dispatch with one field read. A handler's throw never reaches the caller.
  */
 export class EventHub {
+  /** The hub of a breaker nobody subscribed to: shared, never subscribed to itself (the breaker swaps it). */
+  static readonly none: EventHub = new EventHub();
   readonly #handlers: Partial<Record<EventName, Handler[]>> = {};
   /** True while a `success` handler is attached: the hot path reads this field and nothing else. */
   hasSuccess = false;
@@ -68,11 +70,5 @@ export class EventHub {
         // A listener's exception must never break the call or the state machine.
       }
     }
-  }
-
-  /** Drops every handler (breaker `dispose()`). */
-  clear(): void {
-    for (const key of Object.keys(this.#handlers) as EventName[]) delete this.#handlers[key];
-    this.hasSuccess = false;
   }
 }

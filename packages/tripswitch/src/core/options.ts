@@ -179,6 +179,8 @@ function integer(name: string, value: unknown, min: number): number {
   return value;
 }
 
+const NO_STREAM_TIMEOUT = Object.freeze({ firstChunk: undefined, idle: undefined });
+
 /** Longest delay setTimeout honours; Node turns anything longer into 1 ms. */
 export const MAX_TIMER_MS = 2_147_483_647;
 
@@ -250,13 +252,17 @@ export function resolveOptions(options: CircuitBreakerOptions = {}): ResolvedOpt
   const st = o.streamTimeout ?? {};
   if (typeof st !== 'object' || st === null)
     throw new TypeError('streamTimeout must be an object { firstChunk?, idle? }');
-  const streamTimeout = {
-    firstChunk:
-      st.firstChunk === undefined
-        ? undefined
-        : duration('streamTimeout.firstChunk', st.firstChunk, false, MAX_TIMER_MS),
-    idle: st.idle === undefined ? undefined : duration('streamTimeout.idle', st.idle, false, MAX_TIMER_MS),
-  };
+  const streamTimeout =
+    st.firstChunk === undefined && st.idle === undefined
+      ? NO_STREAM_TIMEOUT
+      : {
+          firstChunk:
+            st.firstChunk === undefined
+              ? undefined
+              : duration('streamTimeout.firstChunk', st.firstChunk, false, MAX_TIMER_MS),
+          idle:
+            st.idle === undefined ? undefined : duration('streamTimeout.idle', st.idle, false, MAX_TIMER_MS),
+        };
 
   let window: WindowConfig | undefined;
   const fr = o.failureRate;

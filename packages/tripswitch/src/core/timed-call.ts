@@ -10,22 +10,22 @@ export class DeadlineExceeded {
 
 /**
  * What the owner of timed calls does when one settles, before the caller sees it (the breaker records the
- * outcome here, so it needs no `async` wrapper and no second promise per call). One object per owner;
- * `tag` is per call (the breaker's generation).
+ * outcome here, so it needs no `async` wrapper and no second promise per call). One object shared by every
+ * owner of a kind (no closures per breaker); `owner` and `tag` (the breaker's generation) are per call.
  */
 export interface TimedCallHooks {
   /** The operation resolved in time. A throw rejects the call with that error instead. */
-  value(tag: number, value: unknown): void;
+  value(owner: unknown, tag: number, value: unknown): void;
   /**
    * The operation rejected, its deadline passed (`error` is a `DeadlineExceeded`) or the caller aborted
    * (`outer.aborted`). Returns what the call rejects with.
    */
-  error(tag: number, error: unknown, outer: AbortSignal | undefined): unknown;
+  error(owner: unknown, tag: number, error: unknown, outer: AbortSignal | undefined): unknown;
 }
 
 const plain: TimedCallHooks = {
   value() {},
-  error: (_tag, error) => error,
+  error: (_owner, _tag, error) => error,
 };
 
 /**
@@ -38,6 +38,7 @@ class TimedCall<T> extends CallSignal {
   readonly #queue: DeadlineQueue;
   readonly #outer: AbortSignal | undefined;
   readonly #hooks: TimedCallHooks;
+  readonly #owner: unknown;
   readonly #tag: number;
   resolve: ((value: T) => void) | undefined = undefined;
   reject: ((reason: unknown) => void) | undefined = undefined;
@@ -47,12 +48,14 @@ class TimedCall<T> extends CallSignal {
     outer: AbortSignal | undefined,
     attempt: number,
     hooks: TimedCallHooks,
+    owner: unknown,
     tag: number,
   ) {
     super(attempt);
     this.#queue = queue;
     this.#outer = outer;
     this.#hooks = hooks;
+    this.#owner = owner;
     this.#tag = tag;
   }
 
@@ -62,7 +65,7 @@ class TimedCall<T> extends CallSignal {
     if (resolve === undefined || reject === undefined) return;
     this.#finish();
     try {
-      this.#hooks.value(this.#tag, value);
+      this.#hooks.value(this.#owner, this.#tag, value);
     } catch (err) {
       reject(err);
       return;
@@ -77,7 +80,7 @@ class TimedCall<T> extends CallSignal {
     this.#finish();
     let reason: unknown;
     try {
-      reason = this.#hooks.error(this.#tag, error, this.#outer);
+      reason = this.#hooks.error(this.#owner, this.#tag, error, this.#outer);
     } catch (err) {
       reason = err;
     }
@@ -129,11 +132,12 @@ export function runWithDeadline<T>(
   outer: AbortSignal | undefined,
   attempt = 1,
   hooks: TimedCallHooks = plain,
+  owner: unknown = undefined,
   tag = 0,
 ): Promise<T> {
   if (outer?.aborted) return Promise.reject(outer.reason);
   const listens = outer !== undefined && outer !== neverAbortedSignal;
-  const call = new TimedCall<T>(queue, listens ? outer : undefined, attempt, hooks, tag);
+  const call = new TimedCall<T>(queue, listens ? outer : undefined, attempt, hooks, owner, tag);
   return new Promise<T>((resolve, reject) => {
     call.resolve = resolve;
     call.reject = reject;

@@ -25,7 +25,7 @@ const admitAll = { acquirePermit: () => Promise.resolve(noPermit) };
 /** The aggressive strategy rejects with the `TimeoutError` itself, never the internal marker. */
 const unwrapTimeout: TimedCallHooks = {
   value() {},
-  error: (_tag, error) => (error instanceof DeadlineExceeded ? error.error : error),
+  error: (_owner, _tag, error) => (error instanceof DeadlineExceeded ? error.error : error),
 };
 
 /**
