@@ -13,6 +13,7 @@ export {
   isPolicyRejection,
   RetryBudgetExhaustedError,
   TimeoutError,
+  UsageError,
 } from './core/errors.js';
 export type { LatencySummary } from './core/latency.js';
 export type {
@@ -55,7 +56,13 @@ export type {
   RetryAfterHint,
   StreamPolicy,
 } from './core/types.js';
-export { defaultContext, neverAbortedSignal, retryAfterOf, systemClock } from './core/types.js';
+export {
+  defaultContext,
+  monotonicClock,
+  neverAbortedSignal,
+  retryAfterOf,
+  systemClock,
+} from './core/types.js';
 export type { LoggerLike } from './integrations/logging.js';
 export { loggingListener } from './integrations/logging.js';
 export * from './policies/index.js';

@@ -1,6 +1,6 @@
 import { CountWindow } from './count-window.js';
 import { DeadlineQueue } from './deadlines.js';
-import { CircuitOpenError, isPolicyRejection, TimeoutError } from './errors.js';
+import { CircuitOpenError, isPolicyRejection, TimeoutError, UsageError } from './errors.js';
 import { type CircuitBreakerEvents, EventHub, type EventName } from './events.js';
 import { fromSnapshot, toSnapshot } from './hydration.js';
 import { LatencyHistogram } from './latency.js';
@@ -27,6 +27,7 @@ import {
 import { runStream, type StreamDeadlines, type StreamIterator, type StreamOperation } from './stream.js';
 import { DeadlineExceeded, runWithDeadline, type TimedCallHooks } from './timed-call.js';
 import { type CircuitState, defaultContext, type Operation, type Policy, retryAfterOf } from './types.js';
+import { operationError } from './user-code.js';
 import { SlidingWindow } from './window.js';
 
 export type { CircuitBreakerEvents } from './events.js';
@@ -206,7 +207,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
             ? { name: err.name, message: err.message }
             : { name: typeof err, message: String(err) },
       retryAfter: this.retryAfter,
-      openUntil: state === 'open' ? this._openUntil : null,
+      openUntil: state === 'open' ? this._o.wall.now() + (this._openUntil - now) : null,
       halfOpen: state === 'half-open' ? { inFlight: this._probes, successes: this._probeSuccesses } : null,
       totals: {
         calls: this._calls,
@@ -230,6 +231,11 @@ export class CircuitBreaker implements Policy, BreakerRef {
    * `timeout` or on the caller's `signal`, never because of another call.
    */
   execute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<T> {
+    if (typeof fn !== 'function' || signal !== undefined) {
+      // The caller's mistake, not the upstream's: rejected before admission, counted nowhere.
+      const misuse = operationError(fn, signal, 'execute');
+      if (misuse !== undefined) return Promise.reject(misuse);
+    }
     if (this._code === CLOSED) {
       if (this._fast) return this._runFast(fn, signal);
       if (this._timedFast) return this._runTimed(fn, signal);
@@ -250,6 +256,8 @@ export class CircuitBreaker implements Policy, BreakerRef {
 
   /** Like `execute`, but rejections and failures come back as `{ ok: false, error }` instead of a throw. */
   tryExecute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<ExecuteResult<T>> {
+    const misuse = operationError(fn, signal, 'tryExecute');
+    if (misuse !== undefined) return Promise.resolve({ ok: false, error: misuse });
     if (this._code !== CLOSED && this._code !== DISABLED) {
       // Decide rejection synchronously so the open-circuit path creates no rejected promise at all.
       const now = this._o.clock.now();
@@ -265,11 +273,21 @@ export class CircuitBreaker implements Policy, BreakerRef {
     );
   }
 
-  /** Wrap a function: the result has the same signature, and every call goes through the breaker. */
-  protect<A extends unknown[], R>(
-    fn: (...args: A) => R | PromiseLike<R>,
-  ): (...args: A) => Promise<Awaited<R>> {
-    return (...args: A) => this.execute(() => fn(...args)) as Promise<Awaited<R>>;
+  /**
+   * Wrap a function: the result has the same signature, and every call goes through the breaker. The
+   * receiver is kept (`obj.m = breaker.protect(obj.m); obj.m()` sees `this === obj`), as are the arguments.
+   * Throws `UsageError` (a TypeError) at once when `fn` is not a function.
+   */
+  protect<This, A extends unknown[], R>(
+    fn: (this: This, ...args: A) => R | PromiseLike<R>,
+  ): (this: This, ...args: A) => Promise<Awaited<R>> {
+    if (typeof fn !== 'function') {
+      throw new UsageError(`protect(fn): fn must be a function, got ${fn === null ? 'null' : typeof fn}`);
+    }
+    const execute = <T>(op: Operation<T>): Promise<T> => this.execute(op);
+    return function protectedCall(this: This, ...args: A): Promise<Awaited<R>> {
+      return execute(() => fn.apply(this, args)) as Promise<Awaited<R>>;
+    };
   }
 
   private async _runFast<T>(fn: Operation<T>, signal: AbortSignal | undefined): Promise<T> {
@@ -283,7 +301,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
       this._settleError(gen, false, err, signal, false, 0);
       throw err;
     }
-    if (this._o.isFailureResult !== undefined && this._isFailureResult(result)) {
+    if (this._o.isFailureResult !== undefined && this._isFailureResult(result, gen, false)) {
       this._onFailure(gen, false, result, 0);
       return result;
     }
@@ -308,7 +326,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
   private static readonly _timedHooks: TimedCallHooks = {
     value(owner, gen, result) {
       const b = owner as CircuitBreaker;
-      if (b._o.isFailureResult !== undefined && b._isFailureResult(result)) {
+      if (b._o.isFailureResult !== undefined && b._isFailureResult(result, gen, false)) {
         b._onFailure(gen, false, result, 0);
         return;
       }
@@ -350,12 +368,23 @@ export class CircuitBreaker implements Policy, BreakerRef {
           : await runWithDeadline(this._deadlines!, fn, signal);
     } catch (err) {
       const elapsed = measure ? clock.now() - started : 0;
-      const outcome = this._settleError(gen, probe, err, signal, err instanceof DeadlineExceeded, elapsed);
-      if (lease !== null) lease.release(outcome === FAILURE ? 'failure' : 'neutral');
+      let outcome = IGNORED;
+      try {
+        outcome = this._settleError(gen, probe, err, signal, err instanceof DeadlineExceeded, elapsed);
+      } finally {
+        if (lease !== null) lease.release(outcome === FAILURE ? 'failure' : 'neutral');
+      }
       throw err instanceof DeadlineExceeded ? err.error : err;
     }
     const elapsed = measure ? clock.now() - started : 0;
-    if (this._o.isFailureResult !== undefined && this._isFailureResult(result)) {
+    let failed: boolean;
+    try {
+      failed = this._o.isFailureResult !== undefined && this._isFailureResult(result, gen, probe);
+    } catch (misuse) {
+      lease?.release('neutral');
+      throw misuse;
+    }
+    if (failed) {
       this._onFailure(gen, probe, result, elapsed);
       if (lease !== null) lease.release('failure');
       return result;
@@ -378,12 +407,16 @@ export class CircuitBreaker implements Policy, BreakerRef {
     throw this._reject(this._rejection(this._o.clock.now()));
   }
 
-  /** A throwing `isFailureResult` cannot classify the value: it counts as an ordinary success. */
-  private _isFailureResult(result: unknown): boolean {
+  /**
+   * Whether a resolved value is a failure (`isFailureResult`, compiled by the options: a throw reads as
+   * false). A predicate that returned a promise raises `UsageError`: the call is then recorded as neither.
+   */
+  private _isFailureResult(result: unknown, gen: number, probe: boolean): boolean {
     try {
-      return this._o.isFailureResult!(result) === true;
-    } catch {
-      return false;
+      return this._o.isFailureResult!(result);
+    } catch (misuse) {
+      this._onIgnored(gen, probe, misuse);
+      throw misuse;
     }
   }
 
@@ -416,6 +449,19 @@ export class CircuitBreaker implements Policy, BreakerRef {
       },
       failure: (error?: unknown) => {
         if (!once()) return;
+        let ignored: boolean;
+        try {
+          // Classified like `execute` (exclude / include / policy rejections); no error = a plain failure.
+          ignored = error !== undefined && this._ignores(gen, admitted, error, undefined);
+        } catch (misuse) {
+          lease?.release('neutral');
+          throw misuse;
+        }
+        if (ignored) {
+          this._onIgnored(gen, admitted, error);
+          lease?.release('neutral');
+          return;
+        }
         this._onFailure(gen, admitted, error, clock.now() - started);
         lease?.release('failure');
       },
@@ -540,7 +586,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
 
   /** Epoch ms for reported and exported times. */
   private _wallNow(): number {
-    return this._o.clock.now();
+    return this._o.wall.now();
   }
 
   /** Start from a validated snapshot (constructor only): fields set directly, no events, no store writes. */
@@ -601,7 +647,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
     ) {
       // A probe that never settles counts as failed; its late result is stale (new generation).
       const error = new TimeoutError(this._o.halfOpenTimeout);
-      this._countFailure(error, now);
+      this._countFailure(error);
       this._timeouts++;
       this._transition(OPEN, error, now, 'probe');
       this._emit('failure', error, undefined);
@@ -642,17 +688,31 @@ export class CircuitBreaker implements Policy, BreakerRef {
       this._onFailure(gen, probe, (err as DeadlineExceeded).error, elapsed);
       return FAILURE;
     }
-    if (
-      signal?.aborted || // the caller gave up: the provider did nothing wrong
-      isPolicyRejection(err) ||
-      matchesAny(this._o.exclude, err) ||
-      (this._o.include !== undefined && !matchesAny(this._o.include, err))
-    ) {
+    if (this._ignores(gen, probe, err, signal)) {
       this._onIgnored(gen, probe, err);
       return IGNORED;
     }
     this._onFailure(gen, probe, err, elapsed);
     return FAILURE;
+  }
+
+  /**
+   * Whether an error counts neither way: the caller's own abort, a policy's rejection, an excluded error,
+   * or one outside `include`. A predicate that returned a promise raises `UsageError`; the call is then
+   * recorded as neither before it propagates.
+   */
+  private _ignores(gen: number, probe: boolean, err: unknown, signal: AbortSignal | undefined): boolean {
+    try {
+      return (
+        signal?.aborted === true || // the caller gave up: the provider did nothing wrong
+        isPolicyRejection(err) ||
+        matchesAny(this._o.exclude, err) ||
+        (this._o.include !== undefined && !matchesAny(this._o.include, err))
+      );
+    } catch (misuse) {
+      this._onIgnored(gen, probe, err);
+      throw misuse;
+    }
   }
 
   private _onIgnored(gen: number, probe: boolean, err: unknown): void {
@@ -699,7 +759,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
     const now = this._o.clock.now();
     if (probe && this._code === HALF_OPEN) this._advance(now);
     this._latency?.record(elapsed);
-    this._countFailure(err, now);
+    this._countFailure(err);
     if (gen === this._gen) {
       if (this._code === CLOSED) {
         if (this._failTimes !== undefined) {
@@ -722,9 +782,9 @@ export class CircuitBreaker implements Policy, BreakerRef {
     this._emit('failure', err, this._latency === undefined ? undefined : elapsed);
   }
 
-  private _countFailure(err: unknown, now: number): void {
+  private _countFailure(err: unknown): void {
     this._failures++;
-    this._lastFailureAt = now;
+    this._lastFailureAt = this._o.wall.now(); // reported: epoch ms (durations use the monotonic clock)
     this._lastError = err;
   }
 
@@ -761,13 +821,8 @@ export class CircuitBreaker implements Policy, BreakerRef {
   private _shouldTrip(now: number): boolean {
     const o = this._o;
     const counts = this._counts(now);
-    if (o.shouldTrip !== undefined) {
-      try {
-        return o.shouldTrip(counts) === true;
-      } catch {
-        return false;
-      }
-    }
+    // A throwing rule reads as false; one that returned a promise raises UsageError (see options).
+    if (o.shouldTrip !== undefined) return o.shouldTrip(counts);
     if (o.consecutiveRule && counts.consecutiveFailures >= o.failMax) return true;
     const w = o.window;
     if (w === undefined || counts.windowCalls < w.minimumCalls) return false;

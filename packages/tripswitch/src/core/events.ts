@@ -2,6 +2,7 @@ import type { CircuitOpenError } from './errors.js';
 import type { BreakerRef, CircuitBreakerListener } from './options.js';
 import type { StoreStatus } from './store.js';
 import type { CircuitState } from './types.js';
+import { contain } from './user-code.js';
 
 /** Typed events; the same names as the listener methods (minus the breaker argument). */
 export interface CircuitBreakerEvents {
@@ -65,7 +66,8 @@ export class EventHub {
     if (list === undefined) return;
     for (const handler of list) {
       try {
-        (handler as unknown as (x: unknown, y: unknown) => void)(a, b);
+        // An async handler's rejection is contained like a throw.
+        contain((handler as unknown as (x: unknown, y: unknown) => unknown)(a, b));
       } catch {
         // A listener's exception must never break the call or the state machine.
       }

@@ -1,6 +1,6 @@
 import { CallSignal } from './call-signal.js';
 import type { DeadlineQueue } from './deadlines.js';
-import { TimeoutError } from './errors.js';
+import { TimeoutError, UsageError } from './errors.js';
 import { type CallContext, neverAbortedSignal } from './types.js';
 
 /** A call that streams: resolves (or returns) an async iterable of chunks, e.g. LLM tokens. */
@@ -140,7 +140,7 @@ class BreakerStream<T> extends CallSignal implements StreamIterator<T> {
       if (typeof open !== 'function') {
         // The library's own contract was broken, not the upstream: neither outcome.
         this.#abandon();
-        throw new TypeError('stream operation must return (or resolve to) an async iterable');
+        throw new UsageError('stream operation must return (or resolve to) an async iterable');
       }
       try {
         this.#upstream = open.call(iterable);
@@ -303,6 +303,6 @@ export function runStream<T>(
   signal: AbortSignal | undefined,
   deadlines: StreamDeadlines = {},
 ): StreamIterator<T> {
-  if (typeof fn !== 'function') throw new TypeError(`stream operation must be a function, got ${typeof fn}`);
+  if (typeof fn !== 'function') throw new UsageError(`stream(fn): fn must be a function, got ${typeof fn}`);
   return new BreakerStream(source, fn, signal, deadlines);
 }

@@ -127,20 +127,26 @@ export class BreakerMetrics {
   }
 
   /**
-   * Track every breaker `registry` creates from now on, and stop tracking each one it removes (eviction,
-   * `remove`), so a keyed breaker's series go with it. Returns the function that ends both subscriptions.
+   * Track every breaker of a registry, those it holds now and those it creates later, and untrack each one it
+   * evicts or deletes (it is no longer observed). Returns the function that stops following the registry.
    */
   trackRegistry(registry: BreakerRegistry): () => void {
-    const stops = new Map<CircuitBreaker, () => void>();
-    const offCreate = registry.onCreate((b) => stops.set(b, this.track(b)));
-    const offRemove = registry.onRemove((b) => {
-      stops.get(b)?.();
-      stops.delete(b);
+    for (const breaker of registry.list()) this.track(breaker);
+    const offCreate = registry.onCreate((breaker) => this.track(breaker));
+    const offRemove = registry.onRemove((breaker) => {
+      if (this.#tallies.get(breaker.name)?.breaker === breaker) this.untrack(breaker.name);
     });
     return () => {
       offCreate();
       offRemove();
     };
+  }
+
+  /** Stop reporting the breaker called `name`; false if it was not tracked. */
+  untrack(name: string): boolean {
+    const tally = this.#tallies.get(name);
+    tally?.detach();
+    return tally !== undefined;
   }
 
   /** Start reporting a breaker; returns the function that stops. Tracking the same name twice replaces it. */

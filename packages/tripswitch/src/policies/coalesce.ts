@@ -1,7 +1,7 @@
 import { CallSignal } from '../core/call-signal.js';
 import type { Operation, Policy } from '../core/types.js';
 import { neverAbortedSignal } from '../core/types.js';
-import { checkFunction, invoke } from './internal.js';
+import { checkFunction, invoke, misuseOf } from './internal.js';
 
 export interface CoalesceOptions<I = undefined> {
   /**
@@ -72,6 +72,8 @@ export class CoalescePolicy<I = undefined> implements Policy {
 
   /** Runs `fn`, or joins the execution already in flight for this policy's key. */
   execute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<T> {
+    const misuse = misuseOf(fn, signal, 'coalesce.execute');
+    if (misuse !== undefined) return Promise.reject(misuse);
     let key: string;
     try {
       key = this.#keyOf(undefined as I);
@@ -84,7 +86,12 @@ export class CoalescePolicy<I = undefined> implements Policy {
   /** A `Policy` for one input (its key computed now), sharing this policy's flights: use it in a `pipeline`. */
   for(input: I): Policy {
     const key = this.#keyOf(input);
-    return { execute: <T>(fn: Operation<T>, signal?: AbortSignal) => this.#run(key, fn, signal) };
+    return {
+      execute: <T>(fn: Operation<T>, signal?: AbortSignal): Promise<T> => {
+        const misuse = misuseOf(fn, signal, 'coalesce.execute');
+        return misuse === undefined ? this.#run(key, fn, signal) : Promise.reject(misuse);
+      },
+    };
   }
 
   #keyOf(input: I): string {

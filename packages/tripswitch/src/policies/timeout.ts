@@ -3,7 +3,7 @@ import { TimeoutError } from '../core/errors.js';
 import { runStream, type StreamIterator, type StreamOperation, type StreamPermit } from '../core/stream.js';
 import { DeadlineExceeded, runWithDeadline, type TimedCallHooks } from '../core/timed-call.js';
 import type { Operation, Policy } from '../core/types.js';
-import { checkNumber, invoke, MAX_DELAY_MS } from './internal.js';
+import { checkNumber, invoke, MAX_DELAY_MS, misuseOf } from './internal.js';
 
 /**
  * - `aggressive`: reject with `TimeoutError` the moment the time is up (and abort the call's signal); the
@@ -63,6 +63,8 @@ export class TimeoutPolicy implements Policy {
   }
 
   execute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<T> {
+    const misuse = misuseOf(fn, signal, 'timeout.execute');
+    if (misuse !== undefined) return Promise.reject(misuse);
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.strategy === 'aggressive') return runWithDeadline(this.#deadlines, fn, signal, 1, unwrapTimeout);
     const { ms } = this;
