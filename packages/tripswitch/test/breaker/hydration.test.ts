@@ -48,12 +48,17 @@ describe('toJSON() and initialState', () => {
     a.open();
     const snap = roundTrip(a);
     assert.ok(Math.abs(snap.takenAt - Date.now()) < 60_000, 'takenAt is epoch ms');
-    assert.ok(snap.openUntil !== null && snap.openUntil > snap.takenAt && snap.openUntil <= snap.takenAt + 60_000);
+    assert.ok(
+      snap.openUntil !== null && snap.openUntil > snap.takenAt && snap.openUntil <= snap.takenAt + 60_000,
+    );
     const b = new CircuitBreaker({ name: 'real', openDuration: 60_000, initialState: snap });
     assert.equal(b.state, 'open');
     assert.ok(b.retryAfter > 0 && b.retryAfter <= 60_000);
     const again = roundTrip(b).openUntil!;
-    assert.ok(Math.abs(again - snap.openUntil) < 50, 'exporting again gives the same epoch open-until (to the ms)');
+    assert.ok(
+      Math.abs(again - snap.openUntil) < 50,
+      'exporting again gives the same epoch open-until (to the ms)',
+    );
   });
 
   test('an open period that ended while the process was down is HALF-OPEN on restore', () => {
