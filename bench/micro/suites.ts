@@ -4,6 +4,7 @@
  */
 import type { Suite } from '../lib/suite.js';
 import { coalesceSuite } from './coalesce.js';
+import { fleetSuite } from './fleet.js';
 import { memorySuite } from './memory.js';
 import { pipelineSuite } from './pipeline.js';
 import { redisSuite } from './redis.js';
@@ -19,4 +20,5 @@ export const suites: Suite[] = [
   pipelineSuite,
   coalesceSuite,
   redisSuite,
+  fleetSuite,
 ];

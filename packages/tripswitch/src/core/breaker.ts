@@ -64,7 +64,9 @@ export class CircuitBreaker implements Policy, BreakerRef {
   private readonly _o: ResolvedOptions;
   private _link: StoreLink;
   /** True when the CLOSED success path needs nothing but the generation check (no timeout, window, latency). */
-  private readonly _fast: boolean;
+  private _fast: boolean;
+  /** A shared store's first read still in flight: calls wait for it (StoreLink.ready), then this is cleared. */
+  private _storeReady: Promise<void> | undefined;
 
   private _code: Code;
   private _gen = 0;
@@ -96,7 +98,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
   // Timed calls: one deadline queue per breaker (every call has the same timeout), and the stream deadlines.
   private readonly _deadlines: DeadlineQueue | undefined;
   /** True when the CLOSED success path needs a deadline and nothing else (no window, no latency). */
-  private readonly _timedFast: boolean;
+  private _timedFast: boolean;
   private readonly _streamDeadlines: StreamDeadlines;
 
   constructor(options: CircuitBreakerOptions = {}) {
@@ -139,6 +141,19 @@ export class CircuitBreaker implements Policy, BreakerRef {
       nextOpenDuration: () => o.openDuration({ openings: this._openings + 1, error: this._lastError }),
     });
     if (o.initialState !== undefined) this._hydrate(o.initialState);
+    const ready = this._link.ready;
+    if (ready !== undefined) {
+      // Until the shared state is known, every call takes the guarded path, which waits for it.
+      const fast = this._fast;
+      const timedFast = this._timedFast;
+      this._fast = false;
+      this._timedFast = false;
+      this._storeReady = ready.then(() => {
+        this._storeReady = undefined;
+        this._fast = fast;
+        this._timedFast = timedFast;
+      });
+    }
   }
 
   // ---------------------------------------------------------------- inspection
@@ -342,6 +357,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
   };
 
   private async _runGuarded<T>(fn: Operation<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (this._storeReady !== undefined) await this._storeReady;
     if (signal?.aborted) throw signal.reason;
     if (this._code === DISABLED) return fn(signal === undefined ? defaultContext : { signal, attempt: 1 });
     const clock = this._o.clock;
@@ -427,6 +443,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
    * permit (report exactly one outcome on it) or rejects with `CircuitOpenError`.
    */
   async acquirePermit(): Promise<Permit> {
+    if (this._storeReady !== undefined) await this._storeReady;
     const clock = this._o.clock;
     if (this._code === DISABLED) return disabledPermit;
     const admitted = this._admit(clock.now());
