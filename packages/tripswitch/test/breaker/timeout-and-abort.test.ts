@@ -195,7 +195,7 @@ describe('timeout timers and process lifetime', () => {
     const started = Date.now();
     const child = spawnSync(
       process.execPath,
-      ['--conditions=development', '--import', 'tsx', '--input-type=module', '-e', script],
+      ['--conditions=tripswitch-source', '--import', 'tsx', '--input-type=module', '-e', script],
       { encoding: 'utf8', timeout: 200_000, cwd: new URL('.', import.meta.url).pathname },
     );
     assert.equal(
