@@ -1,34 +1,22 @@
 // The user's documents (sermons) and full-text search over them. Every read is scoped by user id.
 import type { Database, Statement } from 'better-sqlite3';
+import {
+  clip,
+  DOCUMENT_LIMITS,
+  MAX_LIST_LIMIT,
+  MAX_SEARCH_LIMIT,
+  PASSAGE_MAX_CHARS,
+  requireLimit,
+  requireOffset,
+  requireText,
+  textLength,
+} from '../../domain/document-rules.js';
+import type { DocumentInput, DocumentSummary, Passage, StoredDocument } from '../../domain/storage.js';
 import { toFtsQuery } from './fts-query.js';
 import { newId } from './ids.js';
 
-/** A relevant excerpt of one document; the LLM client builds its prompt context from these. */
-export type Passage = { documentId: string; title: string; text: string; score: number };
-
-export interface DocumentInput {
-  title: string;
-  content: string;
-}
-
-export interface DocumentSummary {
-  id: string;
-  title: string;
-  /** epoch ms */
-  createdAt: number;
-  /** content length in characters */
-  size: number;
-}
-
-export interface StoredDocument extends DocumentSummary {
-  content: string;
-}
-
-export const DOCUMENT_LIMITS = Object.freeze({ titleMaxChars: 300, contentMaxChars: 200_000 });
-/** Upper bound on an excerpt's length (characters, ellipses included). */
-export const PASSAGE_MAX_CHARS = 600;
-const MAX_SEARCH_LIMIT = 50;
-const MAX_LIST_LIMIT = 1000;
+export type { DocumentInput, DocumentSummary, Passage, StoredDocument };
+export { DOCUMENT_LIMITS, PASSAGE_MAX_CHARS };
 
 interface DocumentRow {
   id: string;
@@ -47,31 +35,6 @@ interface SearchRow {
   title: string;
   excerpt: string;
   bm25_score: number;
-}
-
-function requireText(value: unknown, field: string, max: number): string {
-  if (typeof value !== 'string') throw new TypeError(`${field} must be a string`);
-  const trimmed = value.trim();
-  if (trimmed.length === 0 || trimmed.length > max) {
-    throw new RangeError(`${field} must be 1-${max} characters (after trimming), got ${trimmed.length}`);
-  }
-  return trimmed;
-}
-
-function requireLimit(value: number, field: string, max: number): number {
-  if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw new RangeError(`${field} must be an integer in [1, ${max}], got ${value}`);
-  }
-  return value;
-}
-
-/** Caps an excerpt at `max` characters, cutting at a word boundary and marking the cut. */
-function clip(text: string, max: number): string {
-  const clean = text.replace(/\s+/g, ' ').trim();
-  if (clean.length <= max) return clean;
-  const cut = clean.slice(0, max - 1);
-  const space = cut.lastIndexOf(' ');
-  return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s…]+$/, '')}…`;
 }
 
 export class DocumentRepository {
@@ -115,16 +78,13 @@ export class DocumentRepository {
     const id = newId('doc');
     const createdAt = this.#now();
     this.#insert.run(id, userId, title, content, createdAt);
-    return { id, title, content, createdAt, size: content.length };
+    return { id, title, content, createdAt, size: textLength(content) };
   }
 
   /** The caller's documents, newest first, without their content. */
   listDocuments(userId: string, options: { limit?: number; offset?: number } = {}): DocumentSummary[] {
     const limit = requireLimit(options.limit ?? 100, 'limit', MAX_LIST_LIMIT);
-    const offset = options.offset ?? 0;
-    if (!Number.isInteger(offset) || offset < 0) {
-      throw new RangeError(`offset must be a non-negative integer, got ${offset}`);
-    }
+    const offset = requireOffset(options.offset ?? 0);
     return this.#list.all(userId, limit, offset).map((r) => ({
       id: r.id,
       title: r.title,
@@ -137,7 +97,13 @@ export class DocumentRepository {
   getDocument(userId: string, id: string): StoredDocument | null {
     const r = this.#get.get(userId, id);
     if (!r) return null;
-    return { id: r.id, title: r.title, content: r.content, createdAt: r.created_at, size: r.content.length };
+    return {
+      id: r.id,
+      title: r.title,
+      content: r.content,
+      createdAt: r.created_at,
+      size: textLength(r.content),
+    };
   }
 
   /** True when the caller's document existed and was deleted. */

@@ -1,0 +1,53 @@
+// What every document store enforces the same way: input limits and the excerpt's shape.
+
+export const DOCUMENT_LIMITS = Object.freeze({ titleMaxChars: 300, contentMaxChars: 200_000 });
+/** Upper bound on an excerpt's length (characters, ellipses included). */
+export const PASSAGE_MAX_CHARS = 600;
+export const MAX_SEARCH_LIMIT = 50;
+export const MAX_LIST_LIMIT = 1000;
+
+/** A string's length in Unicode code points: the one definition of length the API uses (DESIGN 3.3). */
+export function textLength(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+/**
+ * The trimmed text, or a TypeError/RangeError naming `field` (lengths in code points, as the request
+ * schema counts them). NUL is refused: PostgreSQL text cannot hold
+ * it, and no document needs it, so both stores reject it alike.
+ */
+export function requireText(value: unknown, field: string, max: number): string {
+  if (typeof value !== 'string') throw new TypeError(`${field} must be a string`);
+  const trimmed = value.trim();
+  const length = textLength(trimmed);
+  if (length === 0 || length > max) {
+    throw new RangeError(`${field} must be 1-${max} characters (after trimming), got ${length}`);
+  }
+  if (trimmed.includes('\u0000')) throw new RangeError(`${field} must not contain NUL (U+0000) characters`);
+  return trimmed;
+}
+
+export function requireLimit(value: number, field: string, max: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new RangeError(`${field} must be an integer in [1, ${max}], got ${value}`);
+  }
+  return value;
+}
+
+export function requireOffset(value: number): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RangeError(`offset must be a non-negative integer, got ${value}`);
+  }
+  return value;
+}
+
+/** Caps an excerpt at `max` characters, cutting at a word boundary and marking the cut. */
+export function clip(text: string, max: number): string {
+  const clean = text.replace(/\s+/g, ' ').trim();
+  if (clean.length <= max) return clean;
+  const cut = clean.slice(0, max - 1);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s…]+$/, '')}…`;
+}
