@@ -2,25 +2,25 @@ import type { FastifyInstance } from 'fastify';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import { BreakerRegistry, type CircuitBreaker, loggingListener, type StateStore } from 'tripswitch';
 import { AnswerCache, type SharedAnswerCache } from './adapters/cache/answer-cache.js';
-import { type Database, openDatabase } from './adapters/db/database.js';
-import { DocumentRepository } from './adapters/db/documents.js';
-import { JobRepository } from './adapters/db/jobs.js';
-import { ensureUsers } from './adapters/db/users.js';
+import { openSqliteStorage } from './adapters/db/sqlite-storage.js';
 import { createLlmClient } from './adapters/llm/index.js';
 import type { LlmClient } from './adapters/llm/types.js';
-import { SqliteJobQueue } from './adapters/queue/sqlite-queue.js';
+import { openPostgres, redactDatabaseUrl } from './adapters/postgres/index.js';
+import { StoreJobQueue } from './adapters/queue/store-queue.js';
 import { withRedis } from './adapters/redis/redis-mode.js';
 import type { Config } from './config.js';
-import { seedCorpus } from './corpus/seed.js';
+import { seedSampleCorpus } from './corpus/seed.js';
 import { dashboardPlugin } from './dashboard/index.js';
 import { Assistant } from './domain/assistant.js';
 import { DEMO_USER, resolveTokens } from './domain/auth.js';
+import { Authenticator } from './domain/authenticator.js';
 import {
   type LlmBreakerSettings,
   LlmGateway,
   llmBreakerOptions,
   type ModelPort,
 } from './domain/llm-gateway.js';
+import type { Storage } from './domain/storage.js';
 import type { JobQueue, QueryResponse } from './domain/types.js';
 import { ServiceMetrics } from './observability/metrics.js';
 import { buildServer, REDACT_PATHS } from './server.js';
@@ -47,7 +47,7 @@ export interface AppOptions {
 }
 
 export interface QueueContext {
-  db: Database;
+  storage: Storage;
   /** Answers one job from the model (no fallbacks); throws while the model cannot answer. */
   run(userId: string, query: string, signal: AbortSignal): Promise<QueryResponse>;
   breaker: CircuitBreaker;
@@ -57,7 +57,8 @@ export interface QueueContext {
 
 export interface App {
   server: FastifyInstance;
-  db: Database;
+  /** Users, documents and (unless Redis holds them) jobs: SQLite, or PostgreSQL with DATABASE_URL. */
+  storage: Storage;
   registry: BreakerRegistry;
   gateway: ModelPort;
   /** The model provider's tripswitch breaker (idle when a `modelPort` replaces the protection). */
@@ -73,17 +74,21 @@ export interface App {
 
 /** The composition root: builds every part of the service from its configuration. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
-  const db = openDatabase(config.databasePath);
   const tokens = resolveTokens(config.tokens);
-  ensureUsers(db, tokens.entries);
-  if (tokens.demo) seedCorpus(db, DEMO_USER);
-
   const logOptions = { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
   const logger = options.logStream ? pino(logOptions, options.logStream) : pino(logOptions);
+  const storage = await openStorage(config, logger);
+  try {
+    await storage.users.ensureUsers(tokens.entries);
+    if (tokens.demo) await seedSampleCorpus(storage.documents, DEMO_USER);
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+
   // REDIS_URL: shared breaker state, L2 answer cache and BullMQ queue (unless the caller brought its own).
   const redis = config.redisUrl ? withRedis(config.redisUrl, options, logger) : undefined;
   if (redis) options = redis.options;
-  const documents = new DocumentRepository(db);
   const registry = new BreakerRegistry({
     defaults: options.breakerStore ? { store: options.breakerStore } : {},
   });
@@ -116,15 +121,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const run = (userId: string, query: string, signal: AbortSignal) =>
     assistant.answerFromModel(userId, query, signal);
   const queue =
-    options.queueFactory?.({ db, run, breaker, leaseMs, logger }) ??
-    new SqliteJobQueue({ repo: new JobRepository(db), run, breaker, leaseMs, logger });
+    options.queueFactory?.({ storage, run, breaker, leaseMs, logger }) ??
+    new StoreJobQueue({ store: storage.jobs, kind: storage.kind, run, breaker, leaseMs, logger });
   const metrics = new ServiceMetrics({ queue });
   metrics.breakers.track(breaker);
   registry.onCreate((b) => metrics.breakers.track(b));
 
   const assistant: Assistant = new Assistant({
     llm: gateway,
-    retrieve: (userId, query, limit) => documents.searchPassages(userId, query, limit),
+    retrieve: (userId, query, limit) => storage.documents.searchPassages(userId, query, limit),
     cache: new AnswerCache(config.cache),
     sharedCache: options.sharedCache,
     queue,
@@ -135,8 +140,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const server = await buildServer({
     logger,
-    db,
-    documents,
+    storage,
+    auth: new Authenticator(storage.users),
     assistant,
     queue,
     registry,
@@ -152,7 +157,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   let closed = false;
   return {
     server,
-    db,
+    storage,
     registry,
     gateway,
     breaker,
@@ -168,7 +173,25 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await gateway.close();
       await options.sharedCache?.close?.();
       await redis?.close();
-      db.close();
+      await storage.close();
     },
   };
+}
+
+/** DATABASE_URL → PostgreSQL (no SQLite file is created); otherwise the SQLite file at DATABASE_PATH. */
+async function openStorage(config: Config, logger: Logger): Promise<Storage> {
+  if (config.databaseUrl === undefined) return openSqliteStorage(config.databasePath);
+  const log = logger.child({ database: redactDatabaseUrl(config.databaseUrl) });
+  let lastWarn = 0;
+  return openPostgres(config.databaseUrl, {
+    max: config.database.poolMax,
+    statementTimeoutMs: config.database.statementTimeoutMs,
+    onError: (err) => {
+      // An idle connection lost (server restart, network): the pool reconnects on the next query.
+      const now = Date.now();
+      if (now - lastWarn < 10_000) return;
+      lastWarn = now;
+      log.warn({ err: err.message }, 'PostgreSQL connection lost');
+    },
+  });
 }

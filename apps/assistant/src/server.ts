@@ -6,11 +6,10 @@ import underPressure from '@fastify/under-pressure';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { BreakerRegistry } from 'tripswitch';
-import type { Database } from './adapters/db/database.js';
-import type { DocumentRepository } from './adapters/db/documents.js';
-import { authenticate } from './adapters/db/users.js';
 import type { Assistant } from './domain/assistant.js';
 import { parseBearer } from './domain/auth.js';
+import type { Authenticator } from './domain/authenticator.js';
+import { type Storage, StorageUnavailableError } from './domain/storage.js';
 import type { JobQueue } from './domain/types.js';
 import type { ServiceMetrics } from './observability/metrics.js';
 import { assistantRoutes } from './routes/assistant.js';
@@ -18,8 +17,9 @@ import { documentRoutes } from './routes/documents.js';
 import { healthRoutes } from './routes/health.js';
 
 export interface ServerDeps {
-  db: Database;
-  documents: DocumentRepository;
+  /** Users, documents and jobs (SQLite or PostgreSQL); readiness asks it. */
+  storage: Storage;
+  auth: Authenticator;
   assistant: Assistant;
   queue: JobQueue;
   registry: BreakerRegistry;
@@ -83,9 +83,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     global: true,
     max: deps.rateLimitPerMinute,
     timeWindow: 60_000,
-    keyGenerator: (req) => {
+    keyGenerator: async (req) => {
       const token = parseBearer(req.headers.authorization);
-      const user = token === null ? null : authenticate(deps.db, token);
+      // A store outage is the route's to report; here it only means "not known to be a user".
+      const user = token === null ? null : await deps.auth.authenticate(token).catch(() => null);
       return user ? `user:${user.id}` : `ip:${req.ip}`;
     },
     allowList: (req) => req.url.startsWith('/health') || req.url === '/metrics',
@@ -102,6 +103,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
     const known = error.statusCode !== undefined;
     if (!known) request.log.error({ err: error }, 'request failed');
+    if (error instanceof StorageUnavailableError) {
+      request.log.warn({ err: (error.cause as Error)?.message }, 'database unavailable');
+      reply.header('Retry-After', '5');
+    }
     return reply.code(status).send({
       statusCode: status,
       error: STATUS_CODES[status] ?? 'Error',
@@ -120,13 +125,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return payload;
   });
 
-  await app.register(healthRoutes, { db: deps.db, registry: deps.registry });
+  await app.register(healthRoutes, { storage: deps.storage, registry: deps.registry });
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: true } }, async (_req, reply) => {
     reply.type(deps.metrics.register.contentType);
     return deps.metrics.register.metrics();
   });
-  await app.register(assistantRoutes, { db: deps.db, assistant: deps.assistant, queue: deps.queue });
-  await app.register(documentRoutes, { db: deps.db, documents: deps.documents });
+  await app.register(assistantRoutes, { auth: deps.auth, assistant: deps.assistant, queue: deps.queue });
+  await app.register(documentRoutes, { auth: deps.auth, documents: deps.storage.documents });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app;
 }

@@ -14,8 +14,8 @@ import type {
 
 export interface AssistantDeps {
   llm: ModelPort;
-  /** Top passages of this user's own documents for a query (bm25). */
-  retrieve(userId: string, query: string, limit: number): Passage[];
+  /** Top passages of this user's own documents for a query; rejects when the database cannot answer. */
+  retrieve(userId: string, query: string, limit: number): Promise<Passage[]>;
   cache: AnswerCache;
   sharedCache?: SharedAnswerCache | undefined;
   queue?: JobQueue | undefined;
@@ -72,26 +72,34 @@ export class Assistant {
       return { status: 200, body: this.#fromCache(l1.entry, meta({ from_fallback: false, cached: true })) };
     }
 
-    const passages = d.retrieve(userId, request.query, PASSAGES);
+    let passages: Passage[] = [];
+    let reason: FallbackReason | undefined;
+    try {
+      passages = await d.retrieve(userId, request.query, PASSAGES);
+    } catch {
+      // Without the user's documents the model would answer ungrounded (and that answer would be cached):
+      // skip it and degrade to the rungs that need no database.
+      reason = 'database_unavailable';
+    }
 
     // 2. The model, through retry → breaker (+ timeout) → bulkhead.
-    let reason: FallbackReason;
-    try {
-      const answer = await d.llm.complete({ question: request.query, passages }, signal);
-      const entry: CachedAnswer = {
-        answer: answer.text,
-        sources: toSources(passages),
-        model: answer.model,
-        createdAt: this.#now(),
-      };
-      d.cache.set(userId, key, entry);
-      void d.sharedCache?.set(userId, key, entry, d.staleTtlMs).catch(() => {});
-      d.onAnswer?.('llm');
-      return { status: 200, body: this.#fromCache(entry, meta({ from_fallback: false, cached: false })) };
-    } catch (err) {
-      if (signal?.aborted) throw err; // the client went away: nobody to degrade for
-      reason = fallbackReasonOf(err);
-    }
+    if (reason === undefined)
+      try {
+        const answer = await d.llm.complete({ question: request.query, passages }, signal);
+        const entry: CachedAnswer = {
+          answer: answer.text,
+          sources: toSources(passages),
+          model: answer.model,
+          createdAt: this.#now(),
+        };
+        d.cache.set(userId, key, entry);
+        void d.sharedCache?.set(userId, key, entry, d.staleTtlMs).catch(() => {});
+        d.onAnswer?.('llm');
+        return { status: 200, body: this.#fromCache(entry, meta({ from_fallback: false, cached: false })) };
+      } catch (err) {
+        if (signal?.aborted) throw err; // the client went away: nobody to degrade for
+        reason = fallbackReasonOf(err);
+      }
 
     const allowed = new Set(request.fallback);
     const degraded = (level: FallbackLevel, cached: boolean) =>
@@ -165,7 +173,7 @@ export class Assistant {
    */
   async answerFromModel(userId: string, query: string, signal?: AbortSignal): Promise<QueryResponse> {
     const d = this.#d;
-    const passages = d.retrieve(userId, query, PASSAGES);
+    const passages = await d.retrieve(userId, query, PASSAGES);
     const answer = await d.llm.complete({ question: query, passages }, signal);
     const entry: CachedAnswer = {
       answer: answer.text,

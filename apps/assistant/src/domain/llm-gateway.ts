@@ -48,7 +48,9 @@ export type FallbackReason =
   | 'quota_exhausted'
   | 'upstream_unreachable'
   | 'overloaded'
-  | 'upstream_error';
+  | 'upstream_error'
+  /** The user's documents could not be read (the database is away): the model is not asked. */
+  | 'database_unavailable';
 
 /** Upstream failures as the breaker counts them: HTTP classification plus malformed model output. */
 export function isUpstreamFailure(err: unknown): boolean {

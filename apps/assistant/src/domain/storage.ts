@@ -83,6 +83,11 @@ export interface DocumentStore {
    * text is safe; a query with no searchable words, or that none of the user's documents answers, gives [].
    */
   searchPassages(userId: string, query: string, limit?: number): Promise<Passage[]>;
+  /**
+   * Gives `userId` these documents when they have none yet (the demo corpus); returns how many were added.
+   * Atomic across instances: two starting together on one database do not both add them.
+   */
+  seedIfEmpty(userId: string, inputs: readonly DocumentInput[]): Promise<number>;
 }
 
 /**
@@ -115,6 +120,18 @@ export interface JobStore {
   nextDueAt(): Promise<number | null>;
   /** Deletes finished jobs last updated before `before`; returns how many. */
   pruneJobs(before: number): Promise<number>;
+}
+
+/**
+ * The database cannot serve right now (unreachable, restarting, too slow): the request may be retried.
+ * Carries HTTP 503, so a route that lets it through answers "Service Unavailable", never a 500.
+ */
+export class StorageUnavailableError extends Error {
+  override readonly name = 'StorageUnavailableError';
+  readonly statusCode = 503;
+  constructor(message = 'the database is unavailable; retry shortly', options?: { cause?: unknown }) {
+    super(message, options);
+  }
 }
 
 /** One storage backend: what the composition root picks from the configuration. */

@@ -1,7 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Database } from '../adapters/db/database.js';
-import { authenticate } from '../adapters/db/users.js';
 import { parseBearer } from '../domain/auth.js';
+import type { Authenticator } from '../domain/authenticator.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -10,10 +9,11 @@ declare module 'fastify' {
 }
 
 /** preHandler: a valid bearer token or 401. The token is looked up by hash and compared in constant time. */
-export function requireUser(db: Database) {
+export function requireUser(auth: Authenticator) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const token = parseBearer(request.headers.authorization);
-    const user = token === null ? null : authenticate(db, token);
+    // A store outage (StorageUnavailableError, 503) reaches the error handler: no answer either way.
+    const user = token === null ? null : await auth.authenticate(token);
     if (!user) {
       reply.header('WWW-Authenticate', 'Bearer realm="assistant"');
       await reply

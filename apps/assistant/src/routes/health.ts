@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { BreakerRegistry } from 'tripswitch';
-import { checkDatabase, type Database } from '../adapters/db/database.js';
+import type { Storage } from '../domain/storage.js';
 
 /** Health endpoints: breaker states (the seed guide's shape), liveness, readiness. */
-export const healthRoutes: FastifyPluginAsync<{ db: Database; registry: BreakerRegistry }> = async (
+export const healthRoutes: FastifyPluginAsync<{ storage: Storage; registry: BreakerRegistry }> = async (
   app,
-  { db, registry },
+  { storage, registry },
 ) => {
   app.get('/health/circuit-breakers', { schema: { summary: 'State of every circuit breaker' } }, async () => {
     const out: Record<string, unknown> = {};
@@ -30,14 +30,11 @@ export const healthRoutes: FastifyPluginAsync<{ db: Database; registry: BreakerR
     '/health/ready',
     { schema: { summary: 'The service can serve: its database answers' } },
     async (_req, reply) => {
-      let ok = false;
-      try {
-        ok = checkDatabase(db);
-      } catch {
-        ok = false;
+      // ready() never throws and answers within the pool's connect timeout.
+      if (!(await storage.ready())) {
+        return reply.code(503).send({ status: 'unavailable', database: 'unusable', store: storage.kind });
       }
-      if (!ok) return reply.code(503).send({ status: 'unavailable', database: 'unusable' });
-      return { status: 'ready', database: 'ok' };
+      return { status: 'ready', database: 'ok', store: storage.kind };
     },
   );
 };

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { JobRepository } from '../../src/adapters/db/jobs.js';
 import { startSim } from '../../src/sim/server.js';
 import { type ChildService, spawnService } from '../helpers/child-service.js';
-import { DEMO_TOKEN, type Service, send, startService, waitForJob } from '../helpers/service.js';
+import { DEMO_TOKEN, type Service, send, sqliteDb, startService, waitForJob } from '../helpers/service.js';
 
 const QUESTIONS = [
   'What does forgiveness ask of us?',
@@ -83,7 +83,7 @@ test('jobs enqueued before a SIGKILL are completed by the next process on the sa
 test('a job claimed by a worker that died is claimed again after its lease expires', async (t) => {
   const svc = await startService();
   t.after(() => svc.close());
-  const repo = new JobRepository(svc.app.db);
+  const repo = new JobRepository(sqliteDb(svc.app));
 
   // Enqueue and claim in one synchronous step, so the service's own worker cannot take it first.
   const job = repo.enqueueJob('demo', 'What does gratitude change?', {}, { maxAttempts: 5 });

@@ -39,6 +39,7 @@ interface SearchRow {
 
 export class DocumentRepository {
   readonly #now: () => number;
+  readonly #seed: (userId: string, inputs: readonly DocumentInput[]) => number;
   readonly #insert: Statement<[string, string, string, string, number]>;
   readonly #list: Statement<[string, number, number], SummaryRow>;
   readonly #get: Statement<[string, string], DocumentRow>;
@@ -48,6 +49,13 @@ export class DocumentRepository {
 
   constructor(db: Database, options: { now?: () => number } = {}) {
     this.#now = options.now ?? Date.now;
+    // IMMEDIATE: two processes seeding the same new file serialise on the write lock.
+    const seed = db.transaction((userId: string, inputs: readonly DocumentInput[]): number => {
+      if (this.countDocuments(userId) > 0) return 0;
+      for (const input of inputs) this.createDocument(userId, input);
+      return inputs.length;
+    });
+    this.#seed = (userId, inputs) => seed.immediate(userId, inputs);
     this.#insert = db.prepare(
       'INSERT INTO documents (id, user_id, title, content, created_at) VALUES (?, ?, ?, ?, ?)',
     );
@@ -79,6 +87,11 @@ export class DocumentRepository {
     const createdAt = this.#now();
     this.#insert.run(id, userId, title, content, createdAt);
     return { id, title, content, createdAt, size: textLength(content) };
+  }
+
+  /** Adds `inputs` for `userId` when they have no documents yet, atomically; returns how many were added. */
+  seedIfEmpty(userId: string, inputs: readonly DocumentInput[]): number {
+    return this.#seed(userId, inputs);
   }
 
   /** The caller's documents, newest first, without their content. */

@@ -47,6 +47,7 @@ export function openSqliteStorage(path: string, options: { now?: () => number } 
       'deleteDocument',
       'countDocuments',
       'searchPassages',
+      'seedIfEmpty',
     ]),
     jobs: promised(jobs, [
       'enqueueJob',

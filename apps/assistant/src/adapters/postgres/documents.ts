@@ -23,6 +23,10 @@ import type {
 } from '../../domain/storage.js';
 import { queryTerms } from '../db/fts-query.js';
 import { newId } from '../db/ids.js';
+import { inTransaction, query } from './pool.js';
+
+/** Advisory lock namespace for seeding a user's documents (the second key is the user id's hash). */
+const SEED_LOCK = 0x73656564; // 'seed'
 
 /** Indexed text goes through the same normalisation as the question's terms (DESIGN 3.2). */
 export function searchableText(text: string): string {
@@ -65,28 +69,49 @@ export class PgDocumentStore implements DocumentStore {
     this.#now = options.now ?? Date.now;
   }
 
-  async createDocument(userId: string, input: DocumentInput): Promise<StoredDocument> {
+  /** The validated document and the INSERT that stores it. */
+  #prepareInsert(userId: string, input: DocumentInput): { doc: StoredDocument; insert: pg.QueryConfig } {
     const title = requireText(input?.title, 'title', DOCUMENT_LIMITS.titleMaxChars);
     const content = requireText(input?.content, 'content', DOCUMENT_LIMITS.contentMaxChars);
-    const id = newId('doc');
-    const createdAt = this.#now();
-    await this.#pool.query({
+    const doc = { id: newId('doc'), title, content, createdAt: this.#now(), size: textLength(content) };
+    const insert = {
       name: 'documents_insert',
       text: `INSERT INTO documents (id, user_id, title, content, size, created_at, search)
              VALUES ($1, $2, $3, $4, $5, $6,
                      setweight(to_tsvector('simple', $7), 'A') || setweight(to_tsvector('simple', $8), 'B'))`,
       values: [
-        id,
+        doc.id,
         userId,
         title,
         content,
-        textLength(content),
-        createdAt,
+        doc.size,
+        doc.createdAt,
         searchableText(title),
         searchableText(content),
       ],
+    };
+    return { doc, insert };
+  }
+
+  async createDocument(userId: string, input: DocumentInput): Promise<StoredDocument> {
+    const { doc, insert } = this.#prepareInsert(userId, input);
+    await query(this.#pool, insert);
+    return doc;
+  }
+
+  seedIfEmpty(userId: string, inputs: readonly DocumentInput[]): Promise<number> {
+    const prepared = inputs.map((input) => this.#prepareInsert(userId, input));
+    return inTransaction(this.#pool, async (client) => {
+      // Instances starting together seed one at a time; the second then finds the documents there.
+      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SEED_LOCK, userId]);
+      const { rows } = await client.query<{ n: number }>(
+        'SELECT count(*) AS n FROM documents WHERE user_id = $1',
+        [userId],
+      );
+      if ((rows[0]?.n ?? 0) > 0) return 0;
+      for (const { insert } of prepared) await client.query(insert);
+      return prepared.length;
     });
-    return { id, title, content, createdAt, size: textLength(content) };
   }
 
   async listDocuments(
@@ -95,22 +120,25 @@ export class PgDocumentStore implements DocumentStore {
   ): Promise<DocumentSummary[]> {
     const limit = requireLimit(options.limit ?? 100, 'limit', MAX_LIST_LIMIT);
     const offset = requireOffset(options.offset ?? 0);
-    const { rows } = await this.#pool.query<{ id: string; title: string; created_at: number; size: number }>({
-      name: 'documents_list',
-      text: `SELECT id, title, created_at, size FROM documents WHERE user_id = $1
+    const { rows } = await query<{ id: string; title: string; created_at: number; size: number }>(
+      this.#pool,
+      {
+        name: 'documents_list',
+        text: `SELECT id, title, created_at, size FROM documents WHERE user_id = $1
              ORDER BY created_at DESC, seq DESC LIMIT $2 OFFSET $3`,
-      values: [userId, limit, offset],
-    });
+        values: [userId, limit, offset],
+      },
+    );
     return rows.map((r) => ({ id: r.id, title: r.title, createdAt: r.created_at, size: r.size }));
   }
 
   async getDocument(userId: string, id: string): Promise<StoredDocument | null> {
-    const { rows } = await this.#pool.query<{
+    const { rows } = await query<{
       id: string;
       title: string;
       content: string;
       created_at: number;
-    }>({
+    }>(this.#pool, {
       name: 'documents_get',
       text: 'SELECT id, title, content, created_at FROM documents WHERE user_id = $1 AND id = $2',
       values: [userId, id],
@@ -127,7 +155,7 @@ export class PgDocumentStore implements DocumentStore {
   }
 
   async deleteDocument(userId: string, id: string): Promise<boolean> {
-    const res = await this.#pool.query({
+    const res = await query(this.#pool, {
       name: 'documents_delete',
       text: 'DELETE FROM documents WHERE user_id = $1 AND id = $2',
       values: [userId, id],
@@ -136,7 +164,7 @@ export class PgDocumentStore implements DocumentStore {
   }
 
   async countDocuments(userId: string): Promise<number> {
-    const { rows } = await this.#pool.query<{ n: number }>({
+    const { rows } = await query<{ n: number }>(this.#pool, {
       name: 'documents_count',
       text: 'SELECT count(*) AS n FROM documents WHERE user_id = $1',
       values: [userId],
@@ -144,12 +172,12 @@ export class PgDocumentStore implements DocumentStore {
     return rows[0]?.n ?? 0;
   }
 
-  async searchPassages(userId: string, query: string, limit = 3): Promise<Passage[]> {
+  async searchPassages(userId: string, question: string, limit = 3): Promise<Passage[]> {
     requireLimit(limit, 'limit', MAX_SEARCH_LIMIT);
-    if (typeof query !== 'string') throw new TypeError('query must be a string');
-    const terms = queryTerms(query);
+    if (typeof question !== 'string') throw new TypeError('query must be a string');
+    const terms = queryTerms(question);
     if (terms.length === 0) return [];
-    const { rows } = await this.#pool.query<SearchRow>({
+    const { rows } = await query<SearchRow>(this.#pool, {
       name: 'documents_search',
       text: SEARCH_SQL,
       values: [userId, terms.join(' or '), limit],

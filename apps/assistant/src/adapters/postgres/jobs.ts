@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import type { Job, JobOptions, JobStatus, JobStore } from '../../domain/storage.js';
 import { newId } from '../db/ids.js';
+import { query } from './pool.js';
 
 interface JobRow {
   id: string;
@@ -99,11 +100,11 @@ export class PgJobStore implements JobStore {
   }
 
   async #rows(name: string, text: string, values: unknown[]): Promise<JobRow[]> {
-    return (await this.#pool.query<JobRow>({ name, text, values })).rows;
+    return (await query<JobRow>(this.#pool, { name, text, values })).rows;
   }
 
   async #changed(name: string, text: string, values: unknown[]): Promise<boolean> {
-    return (await this.#pool.query({ name, text, values })).rowCount === 1;
+    return (await query(this.#pool, { name, text, values })).rowCount === 1;
   }
 
   async enqueueJob(
@@ -139,7 +140,7 @@ export class PgJobStore implements JobStore {
     if (typeof owner !== 'string' || owner === '') throw new TypeError('owner must be a non-empty string');
     checkTime(now, 'now');
     checkLease(leaseMs);
-    await this.#pool.query({ name: 'jobs_fail_exhausted', text: FAIL_EXHAUSTED_SQL, values: [now] });
+    await query(this.#pool, { name: 'jobs_fail_exhausted', text: FAIL_EXHAUSTED_SQL, values: [now] });
     const rows = await this.#rows('jobs_claim', CLAIM_SQL, [owner, now, now + leaseMs]);
     return rows[0] ? toJob(rows[0]) : null;
   }
@@ -200,7 +201,7 @@ export class PgJobStore implements JobStore {
   }
 
   async countPendingJobs(userId: string): Promise<number> {
-    const { rows } = await this.#pool.query<{ n: number }>({
+    const { rows } = await query<{ n: number }>(this.#pool, {
       name: 'jobs_pending_user',
       text: `SELECT count(*) AS n FROM jobs WHERE user_id = $1 AND status IN ('queued', 'running')`,
       values: [userId],
@@ -209,7 +210,7 @@ export class PgJobStore implements JobStore {
   }
 
   async countJobs(): Promise<Record<JobStatus, number>> {
-    const { rows } = await this.#pool.query<{ status: JobStatus; n: number }>({
+    const { rows } = await query<{ status: JobStatus; n: number }>(this.#pool, {
       name: 'jobs_counts',
       text: 'SELECT status, count(*) AS n FROM jobs GROUP BY status',
     });
@@ -219,7 +220,7 @@ export class PgJobStore implements JobStore {
   }
 
   async nextDueAt(): Promise<number | null> {
-    const { rows } = await this.#pool.query<{ due: number | null }>({
+    const { rows } = await query<{ due: number | null }>(this.#pool, {
       name: 'jobs_next_due',
       text: `SELECT least(
                (SELECT min(next_run_at) FROM jobs WHERE status = 'queued'),
@@ -230,7 +231,7 @@ export class PgJobStore implements JobStore {
 
   async pruneJobs(before: number): Promise<number> {
     checkTime(before, 'before');
-    const res = await this.#pool.query({
+    const res = await query(this.#pool, {
       name: 'jobs_prune',
       text: `DELETE FROM jobs WHERE status IN ('done', 'failed') AND updated_at < $1`,
       values: [before],

@@ -4,6 +4,7 @@
 // database that does not answer, and an 'error' event for connections lost while idle, so a dead server is
 // a log line and a failed query, never a crash; it is the most used PostgreSQL client for Node.js.
 import pg from 'pg';
+import { StorageUnavailableError } from '../../domain/storage.js';
 
 export interface PoolSettings {
   /** Most connections this instance opens. Default 10, range [1, 100]. */
@@ -85,7 +86,9 @@ export function createPool(url: string, settings: PoolSettings = {}): pg.Pool {
 
 /** Runs `fn` in a transaction on one pooled connection; rolls back on any error. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+  const client = await pool.connect().catch((err: unknown) => {
+    throw asStorageError(err);
+  });
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');
@@ -96,8 +99,39 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
     await client.query('ROLLBACK').catch((rollbackErr: Error) => {
       broken = rollbackErr; // the connection is unusable: do not return it to the pool
     });
-    throw err;
+    throw asStorageError(err);
   } finally {
     client.release(broken);
+  }
+}
+
+/** SQLSTATE classes and codes that mean "the database cannot serve now", not "this request is wrong". */
+function isUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+    // 08: connection exception; 53: insufficient resources; 57P0x: shutdown / cannot connect now;
+    // 57014: cancelled (statement_timeout); 40001/40P01: serialization failure / deadlock (retryable).
+    return /^(08|53|57P0)/.test(code) || ['57014', '40001', '40P01'].includes(code);
+  }
+  // No SQLSTATE: the client itself failed (refused, reset, terminated, timed out waiting for a connection).
+  return !(err instanceof pg.DatabaseError);
+}
+
+/** A driver error as the service reports it: StorageUnavailableError (HTTP 503) when retrying may help. */
+export function asStorageError(err: unknown): unknown {
+  if (err instanceof StorageUnavailableError || !isUnavailable(err)) return err;
+  return new StorageUnavailableError(undefined, { cause: err });
+}
+
+/** `pool.query` with errors mapped by `asStorageError`. */
+export async function query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  pool: pg.Pool,
+  config: pg.QueryConfig,
+): Promise<pg.QueryResult<R>> {
+  try {
+    return await pool.query<R>(config);
+  } catch (err) {
+    throw asStorageError(err);
   }
 }

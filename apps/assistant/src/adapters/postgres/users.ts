@@ -8,7 +8,7 @@ import {
   tokenMatchesHash,
 } from '../../domain/auth.js';
 import type { UserStore } from '../../domain/storage.js';
-import { inTransaction } from './pool.js';
+import { inTransaction, query } from './pool.js';
 
 /** Serialises `ensureUsers` across instances starting together (a transaction-scoped advisory lock). */
 const USERS_LOCK = [0x74726970, 0x75736572]; // 'trip', 'user'
@@ -40,7 +40,7 @@ export class PgUserStore implements UserStore {
 
   async authenticate(bearerToken: unknown): Promise<AuthUser | null> {
     if (!isPlausibleToken(bearerToken)) return null;
-    const { rows } = await this.#pool.query<{ id: string; name: string; token_hash: string }>({
+    const { rows } = await query<{ id: string; name: string; token_hash: string }>(this.#pool, {
       name: 'users_by_token',
       text: 'SELECT id, name, token_hash FROM users WHERE token_hash = $1',
       values: [hashToken(bearerToken)],
