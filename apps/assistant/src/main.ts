@@ -1,5 +1,6 @@
 // `npm start`: the AssistantService on embedded defaults (SQLite, in-memory breaker state and cache,
 // the bundled sample corpus) and, when no LLM is configured, the simulated LLM beside it.
+import { DatabaseUnavailableError, MigrationError, redactDatabaseUrl } from './adapters/postgres/index.js';
 import { redactRedisUrl } from './adapters/redis/connection.js';
 import { type App, createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -24,13 +25,28 @@ async function main(): Promise<void> {
     config.llm.baseUrl = sim.url;
   }
 
-  const app: App = await createApp(config);
+  let app: App;
+  try {
+    app = await createApp(config);
+  } catch (err) {
+    if (err instanceof DatabaseUnavailableError || err instanceof MigrationError) {
+      console.error(`start-up failed: ${err.message}`);
+      await sim?.close();
+      process.exit(3);
+    }
+    throw err;
+  }
   const address = await app.server.listen({ port: config.port, host: config.host });
   const lines = [
     `AssistantService listening on ${address}`,
     `  LLM: ${config.llm.provider} (${config.llm.model})${sim ? ` — simulated at ${sim.url}, switch faults with POST ${sim.url}/_sim/mode` : ''}`,
     `  API docs: ${address}/docs   dashboard: ${address}/dashboard   metrics: ${address}/metrics`,
   ];
+  lines.push(
+    config.databaseUrl
+      ? `  Database: PostgreSQL ${redactDatabaseUrl(config.databaseUrl)} (users, documents${config.redisUrl ? '' : ', job queue'})`
+      : `  Database: SQLite ${config.databasePath}`,
+  );
   if (config.redisUrl) {
     lines.push(
       `  Redis: ${redactRedisUrl(config.redisUrl)} (shared breaker state, L2 answer cache, BullMQ job queue)`,
