@@ -7,6 +7,7 @@ import { memorySuite } from './memory.js';
 import { pipelineSuite } from './pipeline.js';
 import { redisSuite } from './redis.js';
 import { rejectionSuite } from './rejection.js';
+import { searchSuite } from './search.js';
 import { soakSuite } from './soak.js';
 import { successSuite } from './success.js';
 
@@ -17,4 +18,5 @@ export const suites: Suite[] = [
   soakSuite,
   pipelineSuite,
   redisSuite,
+  searchSuite,
 ];
