@@ -6,8 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { CircuitBreaker } from 'tripswitch';
 import { openSqliteStorage } from '../../src/adapters/db/sqlite-storage.js';
 import { openPostgres } from '../../src/adapters/postgres/index.js';
+import { QueueFullError, StoreJobQueue } from '../../src/adapters/queue/store-queue.js';
 import type { Storage } from '../../src/domain/storage.js';
 import { createTestDatabase, skipWithoutPostgres } from '../helpers/postgres.js';
 
@@ -16,6 +18,8 @@ interface Backend {
   skip: false | string;
   /** A fresh, empty storage; `clock` drives created/updated times. */
   open(clock?: () => number): Promise<Storage>;
+  /** Two storages on one fresh database (two instances sharing it). */
+  openPair(): Promise<[Storage, Storage]>;
 }
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -36,6 +40,18 @@ const backends: Backend[] = [
       });
       return storage;
     },
+    async openPair() {
+      const dir = mkdtempSync(join(tmpdir(), 'assistant-contract-'));
+      const pair: [Storage, Storage] = [
+        openSqliteStorage(join(dir, 'a.db')),
+        openSqliteStorage(join(dir, 'a.db')),
+      ];
+      cleanups.push(async () => {
+        for (const s of pair) await s.close();
+        rmSync(dir, { recursive: true, force: true });
+      });
+      return pair;
+    },
   },
   {
     name: 'postgres',
@@ -48,6 +64,15 @@ const backends: Backend[] = [
         await db.drop();
       });
       return storage;
+    },
+    async openPair() {
+      const db = await createTestDatabase();
+      const pair = await Promise.all([openPostgres(db.url, { max: 2 }), openPostgres(db.url, { max: 2 })]);
+      cleanups.push(async () => {
+        for (const s of pair) await s.close();
+        await db.drop();
+      });
+      return pair;
     },
   },
 ];
@@ -230,6 +255,11 @@ for (const backend of backends) {
       const failed = await s.jobs.getJob('bob', job.id);
       assert.equal(failed?.error, 'upstream 500');
       assert.equal(await s.jobs.nextDueAt(), null);
+      // Bad arguments reject (never a synchronous throw from an async port) and change nothing.
+      await assert.rejects(s.jobs.deferJob(job.id, 'w3', Number.NaN), RangeError);
+      await assert.rejects(s.jobs.renewLease(job.id, 'w3', now, 0), RangeError);
+      await assert.rejects(s.jobs.claimNextJob('', now, 500), TypeError);
+      await assert.rejects(s.jobs.enqueueJob('bob', 'q', {}, { maxAttempts: 0 }), RangeError);
     });
 
     test('jobs: a worker that dies on the last allowed attempt fails the job instead of looping', async () => {
@@ -262,6 +292,42 @@ for (const backend of backends) {
         got.push(next.id);
       }
       assert.equal(new Set(got).size, 30);
+    });
+
+    test('seeding: two instances seeding one new database at once add the documents once', async () => {
+      const [one, two] = await backend.openPair();
+      await one.users.ensureUsers([ALICE]);
+      await two.users.ensureUsers([ALICE]);
+      const docs = Array.from({ length: 5 }, (_, i) => ({ title: `Seed ${i}`, content: `seed body ${i}` }));
+      const added = await Promise.all([
+        one.documents.seedIfEmpty('alice', docs),
+        two.documents.seedIfEmpty('alice', docs),
+      ]);
+      assert.deepEqual(added.toSorted(), [0, 5]);
+      assert.equal(await one.documents.countDocuments('alice'), 5);
+      assert.equal(await one.documents.seedIfEmpty('alice', docs), 0);
+      await assert.rejects(two.documents.seedIfEmpty('bob', [{ title: '', content: 'x' }]), RangeError);
+    });
+
+    test('queue: the per-user cap refuses a user’s next job, not anyone else’s', async () => {
+      const s = await withUsers(backend);
+      const queue = new StoreJobQueue({
+        store: s.jobs,
+        kind: backend.name,
+        run: async () => {
+          throw new Error('not started');
+        },
+        breaker: new CircuitBreaker({ name: 'contract' }),
+        leaseMs: 1000,
+        maxPendingPerUser: 2,
+      });
+      await queue.enqueue('alice', 'one');
+      const second = await queue.enqueue('alice', 'two');
+      await assert.rejects(queue.enqueue('alice', 'three'), QueueFullError);
+      assert.match(await queue.enqueue('bob', 'one'), /^job_/);
+      assert.equal((await queue.get('alice', second))?.status, 'queued');
+      assert.equal(await queue.get('bob', second), null);
+      assert.deepEqual(await queue.counts(), { queued: 3, running: 0, done: 0, failed: 0 });
     });
 
     test('readiness answers and close is idempotent', async () => {

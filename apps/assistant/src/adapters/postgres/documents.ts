@@ -99,7 +99,7 @@ export class PgDocumentStore implements DocumentStore {
     return doc;
   }
 
-  seedIfEmpty(userId: string, inputs: readonly DocumentInput[]): Promise<number> {
+  async seedIfEmpty(userId: string, inputs: readonly DocumentInput[]): Promise<number> {
     const prepared = inputs.map((input) => this.#prepareInsert(userId, input));
     return inTransaction(this.#pool, async (client) => {
       // Instances starting together seed one at a time; the second then finds the documents there.

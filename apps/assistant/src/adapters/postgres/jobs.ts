@@ -145,7 +145,7 @@ export class PgJobStore implements JobStore {
     return rows[0] ? toJob(rows[0]) : null;
   }
 
-  completeJob(id: string, owner: string, result: unknown): Promise<boolean> {
+  async completeJob(id: string, owner: string, result: unknown): Promise<boolean> {
     return this.#changed(
       'jobs_complete',
       `UPDATE jobs SET status = 'done', result = $3, error = NULL, lease_owner = NULL,
@@ -155,7 +155,7 @@ export class PgJobStore implements JobStore {
     );
   }
 
-  deferJob(id: string, owner: string, nextRunAt: number): Promise<boolean> {
+  async deferJob(id: string, owner: string, nextRunAt: number): Promise<boolean> {
     checkTime(nextRunAt, 'nextRunAt');
     return this.#changed(
       'jobs_defer',
@@ -179,7 +179,7 @@ export class PgJobStore implements JobStore {
     return rows[0]?.status ?? null;
   }
 
-  failJob(id: string, owner: string, error: unknown): Promise<boolean> {
+  async failJob(id: string, owner: string, error: unknown): Promise<boolean> {
     return this.#changed(
       'jobs_fail',
       `UPDATE jobs SET status = 'failed', error = $3, lease_owner = NULL, lease_expires_at = NULL,
@@ -189,7 +189,7 @@ export class PgJobStore implements JobStore {
     );
   }
 
-  renewLease(id: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
+  async renewLease(id: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
     checkTime(now, 'now');
     checkLease(leaseMs);
     return this.#changed(

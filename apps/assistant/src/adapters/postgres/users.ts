@@ -20,7 +20,7 @@ export class PgUserStore implements UserStore {
     this.#pool = pool;
   }
 
-  ensureUsers(entries: readonly TokenEntry[], now: number = Date.now()): Promise<AuthUser[]> {
+  async ensureUsers(entries: readonly TokenEntry[], now: number = Date.now()): Promise<AuthUser[]> {
     return inTransaction(this.#pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1, $2)', USERS_LOCK);
       // Clearing first means a token moving from one user to another never trips the UNIQUE constraint.

@@ -75,7 +75,7 @@ export class StoreJobQueue implements JobQueue {
     return job ? toJobView(job) : null;
   }
 
-  counts(): Promise<Record<JobStatus, number>> {
+  async counts(): Promise<Record<JobStatus, number>> {
     return this.#o.store.countJobs();
   }
 
