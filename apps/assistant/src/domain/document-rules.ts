@@ -36,6 +36,13 @@ export function requireLimit(value: number, field: string, max: number): number 
   return value;
 }
 
+/** Checks a search's arguments (TypeError/RangeError) and returns the query text. */
+export function checkSearch(query: unknown, limit: number): string {
+  requireLimit(limit, 'limit', MAX_SEARCH_LIMIT);
+  if (typeof query !== 'string') throw new TypeError('query must be a string');
+  return query;
+}
+
 export function requireOffset(value: number): number {
   if (!Number.isInteger(value) || value < 0) {
     throw new RangeError(`offset must be a non-negative integer, got ${value}`);

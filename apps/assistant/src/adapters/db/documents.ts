@@ -1,10 +1,10 @@
 // The user's documents (sermons) and full-text search over them. Every read is scoped by user id.
 import type { Database, Statement } from 'better-sqlite3';
 import {
+  checkSearch,
   clip,
   DOCUMENT_LIMITS,
   MAX_LIST_LIMIT,
-  MAX_SEARCH_LIMIT,
   PASSAGE_MAX_CHARS,
   requireLimit,
   requireOffset,
@@ -134,9 +134,7 @@ export class DocumentRepository {
    * search, not across searches. Any input is safe (see fts-query.ts); no match gives [].
    */
   searchPassages(userId: string, query: string, limit = 3): Passage[] {
-    requireLimit(limit, 'limit', MAX_SEARCH_LIMIT);
-    if (typeof query !== 'string') throw new TypeError('query must be a string');
-    const match = toFtsQuery(query);
+    const match = toFtsQuery(checkSearch(query, limit));
     if (match === null) return [];
     return this.#search.all(match, userId, limit).map((r) => ({
       documentId: r.id,

@@ -4,10 +4,10 @@
 // finding every user's matches and filtering them afterwards.
 import type pg from 'pg';
 import {
+  checkSearch,
   clip,
   DOCUMENT_LIMITS,
   MAX_LIST_LIMIT,
-  MAX_SEARCH_LIMIT,
   PASSAGE_MAX_CHARS,
   requireLimit,
   requireOffset,
@@ -173,9 +173,7 @@ export class PgDocumentStore implements DocumentStore {
   }
 
   async searchPassages(userId: string, question: string, limit = 3): Promise<Passage[]> {
-    requireLimit(limit, 'limit', MAX_SEARCH_LIMIT);
-    if (typeof question !== 'string') throw new TypeError('query must be a string');
-    const terms = queryTerms(question);
+    const terms = queryTerms(checkSearch(question, limit));
     if (terms.length === 0) return [];
     const { rows } = await query<SearchRow>(this.#pool, {
       name: 'documents_search',

@@ -4,69 +4,21 @@
 // that expires, after which the job is claimed again. Every change after the claim is guarded by the lease
 // owner, so a worker that lost its lease cannot overwrite the outcome of the one that took over.
 import type pg from 'pg';
+import {
+  checkLease,
+  checkMaxAttempts,
+  checkOwner,
+  checkTime,
+  errorText,
+  type JobRow,
+  rowToJob,
+} from '../../domain/job-rules.js';
 import type { Job, JobOptions, JobStatus, JobStore } from '../../domain/storage.js';
 import { newId } from '../db/ids.js';
 import { query } from './pool.js';
 
-interface JobRow {
-  id: string;
-  user_id: string;
-  query: string;
-  options: string;
-  status: JobStatus;
-  attempts: number;
-  max_attempts: number;
-  next_run_at: number;
-  lease_owner: string | null;
-  lease_expires_at: number | null;
-  result: string | null;
-  error: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-const MAX_ERROR_CHARS = 2000;
-
 function toJob(r: JobRow): Job {
-  return {
-    id: r.id,
-    userId: r.user_id,
-    query: JSON.parse(r.query) as string,
-    options: JSON.parse(r.options) as JobOptions,
-    status: r.status,
-    attempts: r.attempts,
-    maxAttempts: r.max_attempts,
-    nextRunAt: r.next_run_at,
-    leaseOwner: r.lease_owner,
-    leaseExpiresAt: r.lease_expires_at,
-    result: r.result === null ? null : (JSON.parse(r.result) as unknown),
-    error: r.error,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-function checkMaxAttempts(value: number): number {
-  if (!Number.isInteger(value) || value < 1 || value > 100) {
-    throw new RangeError(`maxAttempts must be an integer in [1, 100], got ${value}`);
-  }
-  return value;
-}
-
-function checkTime(value: number, name: string): void {
-  if (!Number.isFinite(value)) throw new RangeError(`${name} must be a finite epoch-ms number, got ${value}`);
-}
-
-function checkLease(value: number): void {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(`leaseMs must be a positive integer (ms), got ${value}`);
-  }
-}
-
-/** The error text stored with a job: bounded, and without NUL (a text column cannot hold it). */
-function errorText(error: unknown): string {
-  const text = (error instanceof Error ? error.message : String(error)).replaceAll('\u0000', '\uFFFD');
-  return text.length > MAX_ERROR_CHARS ? text.slice(0, MAX_ERROR_CHARS) : text;
+  return rowToJob(r, JSON.parse(r.query) as string);
 }
 
 const CLAIM_SQL = `
@@ -137,7 +89,7 @@ export class PgJobStore implements JobStore {
   }
 
   async claimNextJob(owner: string, now: number, leaseMs: number): Promise<Job | null> {
-    if (typeof owner !== 'string' || owner === '') throw new TypeError('owner must be a non-empty string');
+    checkOwner(owner);
     checkTime(now, 'now');
     checkLease(leaseMs);
     await query(this.#pool, { name: 'jobs_fail_exhausted', text: FAIL_EXHAUSTED_SQL, values: [now] });

@@ -5,6 +5,7 @@
 // a log line and a failed query, never a crash; it is the most used PostgreSQL client for Node.js.
 import pg from 'pg';
 import { StorageUnavailableError } from '../../domain/storage.js';
+import { redactUrl } from '../redact-url.js';
 
 export interface PoolSettings {
   /** Most connections this instance opens. Default 10, range [1, 100]. */
@@ -26,15 +27,7 @@ const types = {
 };
 
 /** The URL without its password, for log lines and start-up output. */
-export function redactDatabaseUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '[unparseable]';
-  }
-}
+export const redactDatabaseUrl = redactUrl;
 
 /** Throws a TypeError naming DATABASE_URL unless `url` is a postgres:// or postgresql:// URL. */
 export function checkDatabaseUrl(url: string): string {
