@@ -124,8 +124,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     options.queueFactory?.({ storage, run, breaker, leaseMs, logger }) ??
     new StoreJobQueue({ store: storage.jobs, kind: storage.kind, run, breaker, leaseMs, logger });
   const metrics = new ServiceMetrics({ queue });
-  metrics.breakers.track(breaker);
-  registry.onCreate((b) => metrics.breakers.track(b));
+  // Every breaker of the registry (the LLM breaker included); keyed ones that are evicted take their
+  // metric series with them.
+  metrics.breakers.trackRegistry(registry);
 
   const assistant: Assistant = new Assistant({
     llm: gateway,

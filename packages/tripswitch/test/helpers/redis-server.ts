@@ -45,7 +45,7 @@ export function skipWithoutRedis(): false | string {
   return reason;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
