@@ -20,8 +20,9 @@ import {
   llmBreakerOptions,
   type ModelPort,
 } from './domain/llm-gateway.js';
+import type { QueueFactory } from './domain/queue-port.js';
 import type { Storage } from './domain/storage.js';
-import type { JobQueue, QueryResponse } from './domain/types.js';
+import type { JobQueue } from './domain/types.js';
 import { ServiceMetrics } from './observability/metrics.js';
 import { buildServer, REDACT_PATHS } from './server.js';
 
@@ -40,19 +41,10 @@ export interface AppOptions {
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
   /** Shared pieces for Redis mode, built by the caller. */
   sharedCache?: SharedAnswerCache;
-  queueFactory?: (ctx: QueueContext) => JobQueue;
+  queueFactory?: QueueFactory;
   breakerStore?: StateStore;
   /** Where log lines go (default stdout); tests capture them here. */
   logStream?: DestinationStream;
-}
-
-export interface QueueContext {
-  storage: Storage;
-  /** Answers one job from the model (no fallbacks); throws while the model cannot answer. */
-  run(userId: string, query: string, signal: AbortSignal): Promise<QueryResponse>;
-  breaker: CircuitBreaker;
-  leaseMs: number;
-  logger: Logger;
 }
 
 export interface App {
@@ -88,7 +80,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   // REDIS_URL: shared breaker state, L2 answer cache and BullMQ queue (unless the caller brought its own).
   const redis = config.redisUrl ? withRedis(config.redisUrl, options, logger) : undefined;
-  if (redis) options = redis.options;
+  if (redis) options = { ...options, ...redis.pieces };
   const registry = new BreakerRegistry({
     defaults: options.breakerStore ? { store: options.breakerStore } : {},
   });
