@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import { BreakerRegistry, type CircuitBreaker, loggingListener, type StateStore } from 'tripswitch';
-import { AnswerCache, type SharedAnswerCache } from './adapters/cache/answer-cache.js';
+import { LruAnswerCache } from './adapters/cache/answer-cache.js';
 import { openSqliteStorage } from './adapters/db/sqlite-storage.js';
 import { createLlmClient } from './adapters/llm/index.js';
-import type { LlmClient } from './adapters/llm/types.js';
 import { openPostgres, redactDatabaseUrl } from './adapters/postgres/index.js';
 import { StoreJobQueue } from './adapters/queue/store-queue.js';
 import { withRedis } from './adapters/redis/redis-mode.js';
@@ -14,6 +13,8 @@ import { dashboardPlugin } from './dashboard/index.js';
 import { Assistant } from './domain/assistant.js';
 import { DEMO_USER, resolveTokens } from './domain/auth.js';
 import { Authenticator } from './domain/authenticator.js';
+import type { SharedAnswerCache } from './domain/cache.js';
+import type { LlmClient } from './domain/llm.js';
 import {
   type LlmBreakerSettings,
   LlmGateway,
@@ -123,7 +124,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const assistant: Assistant = new Assistant({
     llm: gateway,
     retrieve: (userId, query, limit) => storage.documents.searchPassages(userId, query, limit),
-    cache: new AnswerCache(config.cache),
+    cache: new LruAnswerCache(config.cache),
     sharedCache: options.sharedCache,
     queue,
     onAnswer: (level, reason) => metrics.answered(level, reason),

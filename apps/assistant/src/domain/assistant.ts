@@ -1,7 +1,7 @@
-import type { AnswerCache, CachedAnswer, SharedAnswerCache } from '../adapters/cache/answer-cache.js';
-import type { Passage } from '../adapters/llm/types.js';
+import type { AnswerCache, CachedAnswer, SharedAnswerCache } from './cache.js';
 import { type FallbackReason, fallbackReasonOf, type ModelPort } from './llm-gateway.js';
 import { normalizeQuery } from './query-key.js';
+import type { Passage } from './storage.js';
 import type {
   AnswerMetadata,
   AssistantOutcome,

@@ -10,8 +10,7 @@ import {
   TimeoutError,
 } from 'tripswitch';
 import { classifyError, isHttpFailure } from 'tripswitch/http';
-import { LlmResponseError } from '../adapters/llm/errors.js';
-import type { LlmAnswer, LlmClient, LlmRequest } from '../adapters/llm/types.js';
+import { type LlmAnswer, type LlmClient, type LlmRequest, LlmResponseError } from './llm.js';
 
 export interface LlmBreakerSettings {
   /** Breaker name as shown in health, metrics and the dashboard. */
