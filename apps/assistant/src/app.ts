@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type DestinationStream, type Logger, pino } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { BreakerRegistry, type CircuitBreaker, loggingListener, type StateStore } from 'tripswitch';
 import { LruAnswerCache } from './adapters/cache/answer-cache.js';
 import { openSqliteStorage } from './adapters/db/sqlite-storage.js';
@@ -24,8 +24,11 @@ import {
 import type { QueueFactory } from './domain/queue-port.js';
 import type { Storage } from './domain/storage.js';
 import type { JobQueue } from './domain/types.js';
+import { FailureTracker } from './observability/failures.js';
+import { createLogger } from './observability/logging.js';
 import { ServiceMetrics } from './observability/metrics.js';
-import { buildServer, REDACT_PATHS } from './server.js';
+import { Scrubber } from './observability/scrub.js';
+import { buildServer } from './server.js';
 
 /** Name of the model provider's breaker in health output, metrics and the dashboard. */
 export const LLM_BREAKER = 'llm';
@@ -65,11 +68,27 @@ export interface App {
   close(): Promise<void>;
 }
 
+/** The secrets the service was configured with: API key, admin token, user tokens, Redis password. */
+function configuredSecrets(config: Config, entries: ReadonlyArray<{ token: string }>): string[] {
+  const secrets = [config.llm.apiKey, config.adminToken, ...entries.map((e) => e.token)];
+  for (const url of [config.redisUrl, config.databaseUrl]) {
+    if (!url) continue;
+    try {
+      const password = new URL(url).password;
+      if (password) secrets.push(password, decodeURIComponent(password));
+    } catch {
+      // An unparseable URL is refused when its store starts.
+    }
+  }
+  return secrets.filter((s): s is string => s !== undefined && s !== '');
+}
+
 /** The composition root: builds every part of the service from its configuration. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const tokens = resolveTokens(config.tokens);
-  const logOptions = { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
-  const logger = options.logStream ? pino(logOptions, options.logStream) : pino(logOptions);
+  // Every secret the service knows is scrubbed from log lines and from upstream text shown to admins.
+  const scrubber = new Scrubber(configuredSecrets(config, tokens.entries));
+  const logger = createLogger({ level: config.logLevel, scrubber, stream: options.logStream });
   const storage = await openStorage(config, logger);
   try {
     await storage.users.ensureUsers(tokens.entries);
@@ -104,6 +123,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ...llmBreakerOptions(settings),
     listeners: [loggingListener(logger)],
   });
+  const failures = new FailureTracker(registry, scrubber);
   const gateway: ModelPort =
     options.modelPort?.(client, { ...settings, maxConcurrent: config.llm.maxConcurrent }) ??
     new LlmGateway(client, breaker, { maxConcurrent: config.llm.maxConcurrent });
@@ -141,8 +161,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     registry,
     metrics,
     rateLimitPerMinute: config.rateLimitPerMinute,
+    http: config.http,
+    failures,
     plugins: [
-      dashboardPlugin({ registry, metrics, adminToken: config.adminToken }),
+      dashboardPlugin({
+        registry,
+        metrics,
+        adminToken: config.adminToken,
+        maxClients: config.dashboard.maxStreams,
+        maxClientsPerAddress: config.dashboard.maxStreamsPerClient,
+        lastFailure: (name, recorded) => failures.get(name, recorded),
+      }),
       ...(options.plugins ?? []),
     ],
   });
@@ -163,6 +192,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (closed) return;
       closed = true;
       await server.close();
+      failures.close();
       await queue.stop();
       await gateway.close();
       await options.sharedCache?.close?.();

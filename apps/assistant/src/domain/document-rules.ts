@@ -1,4 +1,6 @@
-// What every document store enforces the same way: input limits and the excerpt's shape.
+// What every document store enforces the same way: input limits and the excerpt's shape. Bad input is a
+// DomainValidationError/DomainTypeError (HTTP 400), never a 500.
+import { codePointLength, DomainTypeError, DomainValidationError } from './text.js';
 
 export const DOCUMENT_LIMITS = Object.freeze({ titleMaxChars: 300, contentMaxChars: 200_000 });
 /** Upper bound on an excerpt's length (characters, ellipses included). */
@@ -6,32 +8,27 @@ export const PASSAGE_MAX_CHARS = 600;
 export const MAX_SEARCH_LIMIT = 50;
 export const MAX_LIST_LIMIT = 1000;
 
-/** A string's length in Unicode code points: the one definition of length the API uses (DESIGN 3.3). */
-export function textLength(text: string): number {
-  let n = 0;
-  for (const _ of text) n++;
-  return n;
-}
-
 /**
  * The trimmed text, or a TypeError/RangeError naming `field` (lengths in code points, as the request
  * schema counts them). NUL is refused: PostgreSQL text cannot hold
  * it, and no document needs it, so both stores reject it alike.
  */
 export function requireText(value: unknown, field: string, max: number): string {
-  if (typeof value !== 'string') throw new TypeError(`${field} must be a string`);
+  if (typeof value !== 'string') throw new DomainTypeError(`${field} must be a string`);
   const trimmed = value.trim();
-  const length = textLength(trimmed);
+  const length = codePointLength(trimmed);
   if (length === 0 || length > max) {
-    throw new RangeError(`${field} must be 1-${max} characters (after trimming), got ${length}`);
+    throw new DomainValidationError(`${field} must be 1-${max} characters (after trimming), got ${length}`);
   }
-  if (trimmed.includes('\u0000')) throw new RangeError(`${field} must not contain NUL (U+0000) characters`);
+  if (trimmed.includes('\u0000')) {
+    throw new DomainValidationError(`${field} must not contain NUL (U+0000) characters`);
+  }
   return trimmed;
 }
 
 export function requireLimit(value: number, field: string, max: number): number {
   if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw new RangeError(`${field} must be an integer in [1, ${max}], got ${value}`);
+    throw new DomainValidationError(`${field} must be an integer in [1, ${max}], got ${value}`);
   }
   return value;
 }
@@ -39,13 +36,13 @@ export function requireLimit(value: number, field: string, max: number): number 
 /** Checks a search's arguments (TypeError/RangeError) and returns the query text. */
 export function checkSearch(query: unknown, limit: number): string {
   requireLimit(limit, 'limit', MAX_SEARCH_LIMIT);
-  if (typeof query !== 'string') throw new TypeError('query must be a string');
+  if (typeof query !== 'string') throw new DomainTypeError('query must be a string');
   return query;
 }
 
 export function requireOffset(value: number): number {
   if (!Number.isInteger(value) || value < 0) {
-    throw new RangeError(`offset must be a non-negative integer, got ${value}`);
+    throw new DomainValidationError(`offset must be a non-negative integer, got ${value}`);
   }
   return value;
 }

@@ -1,6 +1,5 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Authenticator } from '../domain/authenticator.js';
 import { DOCUMENT_LIMITS } from '../domain/document-rules.js';
 import type { DocumentStore } from '../domain/storage.js';
 import { requireUser } from './auth.js';
@@ -17,12 +16,12 @@ const DocumentBody = Type.Object(
 );
 
 /** POST /api/documents and GET /api/documents: each user sees only their own. */
-export const documentRoutes: FastifyPluginAsync<{ auth: Authenticator; documents: DocumentStore }> = async (
+export const documentRoutes: FastifyPluginAsync<{ documents: DocumentStore }> = async (
   app,
-  { auth, documents },
+  { documents },
 ) => {
   // onRequest: an unauthenticated body is never parsed or validated.
-  app.addHook('onRequest', requireUser(auth));
+  app.addHook('onRequest', requireUser);
 
   app.post<{ Body: { title: string; content: string } }>(
     '/api/documents',

@@ -9,9 +9,9 @@ import {
   requireLimit,
   requireOffset,
   requireText,
-  textLength,
 } from '../../domain/document-rules.js';
 import type { DocumentInput, DocumentSummary, Passage, StoredDocument } from '../../domain/storage.js';
+import { codePointLength } from '../../domain/text.js';
 import { toFtsQuery } from './fts-query.js';
 import { newId } from './ids.js';
 
@@ -86,7 +86,7 @@ export class DocumentRepository {
     const id = newId('doc');
     const createdAt = this.#now();
     this.#insert.run(id, userId, title, content, createdAt);
-    return { id, title, content, createdAt, size: textLength(content) };
+    return { id, title, content, createdAt, size: codePointLength(content) };
   }
 
   /** Adds `inputs` for `userId` when they have no documents yet, atomically; returns how many were added. */
@@ -115,7 +115,7 @@ export class DocumentRepository {
       title: r.title,
       content: r.content,
       createdAt: r.created_at,
-      size: textLength(r.content),
+      size: codePointLength(r.content),
     };
   }
 

@@ -12,7 +12,6 @@ import {
   requireLimit,
   requireOffset,
   requireText,
-  textLength,
 } from '../../domain/document-rules.js';
 import type {
   DocumentInput,
@@ -21,6 +20,7 @@ import type {
   Passage,
   StoredDocument,
 } from '../../domain/storage.js';
+import { codePointLength } from '../../domain/text.js';
 import { queryTerms } from '../db/fts-query.js';
 import { newId } from '../db/ids.js';
 import { inTransaction, query } from './pool.js';
@@ -73,7 +73,7 @@ export class PgDocumentStore implements DocumentStore {
   #prepareInsert(userId: string, input: DocumentInput): { doc: StoredDocument; insert: pg.QueryConfig } {
     const title = requireText(input?.title, 'title', DOCUMENT_LIMITS.titleMaxChars);
     const content = requireText(input?.content, 'content', DOCUMENT_LIMITS.contentMaxChars);
-    const doc = { id: newId('doc'), title, content, createdAt: this.#now(), size: textLength(content) };
+    const doc = { id: newId('doc'), title, content, createdAt: this.#now(), size: codePointLength(content) };
     const insert = {
       name: 'documents_insert',
       text: `INSERT INTO documents (id, user_id, title, content, size, created_at, search)
@@ -150,7 +150,7 @@ export class PgDocumentStore implements DocumentStore {
       title: r.title,
       content: r.content,
       createdAt: r.created_at,
-      size: textLength(r.content),
+      size: codePointLength(r.content),
     };
   }
 

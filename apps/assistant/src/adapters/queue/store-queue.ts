@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { type CircuitBreaker, CircuitOpenError, isPolicyRejection } from 'tripswitch';
 import type { Job, JobStore } from '../../domain/storage.js';
 import type { JobQueue, JobStatus, JobView, QueryResponse } from '../../domain/types.js';
-import { toJobView } from './job-view.js';
+import { jobErrorText, toJobView } from './job-view.js';
 
 export interface StoreJobQueueOptions {
   /** Where jobs live. */
@@ -194,7 +194,8 @@ export class StoreJobQueue implements JobQueue {
       }
       const delay = Math.min(1000 * 2 ** Math.min(job.attempts, 6), 60_000);
       const status = await this.#store('record a failed attempt', () =>
-        store.retryJob(job.id, this.owner, this.#now() + delay, err),
+        // What is stored (and shown to the owner) is the error's class, never upstream text (DESIGN 3.3).
+        store.retryJob(job.id, this.owner, this.#now() + delay, jobErrorText(err)),
       );
       this.#o.logger?.warn(
         { job: job.id, status, err: (err as Error)?.message },
