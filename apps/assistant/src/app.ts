@@ -144,6 +144,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const assistant: Assistant = new Assistant({
     llm: gateway,
     retrieve: (userId, query, limit) => storage.documents.searchPassages(userId, query, limit),
+    documentsVersion: (userId) => storage.documents.documentsVersion(userId),
     cache: new LruAnswerCache(config.cache),
     sharedCache: options.sharedCache,
     queue,

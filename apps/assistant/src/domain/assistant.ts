@@ -1,4 +1,5 @@
 import type { AnswerCache, CachedAnswer, SharedAnswerCache } from './cache.js';
+import type { LlmAnswer } from './llm.js';
 import { type FallbackReason, fallbackReasonOf, type ModelPort } from './llm-gateway.js';
 import { normalizeQuery } from './query-key.js';
 import type { Passage } from './storage.js';
@@ -16,6 +17,12 @@ export interface AssistantDeps {
   llm: ModelPort;
   /** Top passages of this user's own documents for a query; rejects when the database cannot answer. */
   retrieve(userId: string, query: string, limit: number): Promise<Passage[]>;
+  /**
+   * Fingerprint of the user's document set, changing whenever a document is added or removed (see
+   * domain/search/version.ts). Cached answers are keyed by it: an answer built from other documents is
+   * neither fresh nor a fallback. Omitted → answers are keyed by the question alone.
+   */
+  documentsVersion?(userId: string): string | Promise<string>;
   cache: AnswerCache;
   sharedCache?: SharedAnswerCache | undefined;
   queue?: JobQueue | undefined;
@@ -36,6 +43,11 @@ function toSources(passages: readonly Passage[]): Source[] {
     excerpt: p.text,
     score: p.score,
   }));
+}
+
+/** The model declined to answer (content filter or its own refusal). */
+function refusal(text: string, passages: readonly Passage[], metadata: AnswerMetadata): QueryResponse {
+  return { answer: text, sources: toSources(passages), metadata: { ...metadata, refused: true } };
 }
 
 function excerptsAnswer(reason: FallbackReason, passages: readonly Passage[]): string {
@@ -60,14 +72,15 @@ export class Assistant {
 
   async answer(userId: string, request: QueryRequest, signal?: AbortSignal): Promise<AssistantOutcome> {
     const started = this.#now();
-    const key = normalizeQuery(request.query);
     const d = this.#d;
+    const { key, verified } = await this.#cacheKey(userId, request.query);
     const meta = (m: AnswerMetadata): AnswerMetadata =>
       request.includeMetadata ? { ...m, ...this.#details(started) } : m;
 
     // 1. A fresh answer from L1: no upstream call at all.
     const l1 = d.cache.get(userId, key);
-    if (l1?.fresh) {
+    // An answer whose documents version could not be checked (database away) is only a fallback.
+    if (l1?.fresh && verified) {
       d.onAnswer?.('fresh_cache');
       return { status: 200, body: this.#fromCache(l1.entry, meta({ from_fallback: false, cached: true })) };
     }
@@ -86,15 +99,15 @@ export class Assistant {
     if (reason === undefined)
       try {
         const answer = await d.llm.complete({ question: request.query, passages }, signal);
-        const entry: CachedAnswer = {
-          answer: answer.text,
-          sources: toSources(passages),
-          model: answer.model,
-          createdAt: this.#now(),
-        };
-        d.cache.set(userId, key, entry);
-        void d.sharedCache?.set(userId, key, entry, d.staleTtlMs).catch(() => {});
         d.onAnswer?.('llm');
+        // A refusal is the model working as designed (DESIGN.md 3.1): answered, never cached.
+        if (answer.refused) {
+          return {
+            status: 200,
+            body: refusal(answer.text, passages, meta({ from_fallback: false, cached: false })),
+          };
+        }
+        const entry = this.#remember(userId, key, answer, passages);
         return { status: 200, body: this.#fromCache(entry, meta({ from_fallback: false, cached: false })) };
       } catch (err) {
         if (signal?.aborted) throw err; // the client went away: nobody to degrade for
@@ -173,18 +186,58 @@ export class Assistant {
    */
   async answerFromModel(userId: string, query: string, signal?: AbortSignal): Promise<QueryResponse> {
     const d = this.#d;
+    const { key } = await this.#cacheKey(userId, query);
     const passages = await d.retrieve(userId, query, PASSAGES);
     const answer = await d.llm.complete({ question: query, passages }, signal);
+    if (answer.refused) {
+      return refusal(answer.text, passages, { from_fallback: false, cached: false, model: answer.model });
+    }
+    const entry = this.#remember(userId, key, answer, passages);
+    return this.#fromCache(entry, { from_fallback: false, cached: false, model: answer.model });
+  }
+
+  /** Keeps a model answer in L1 and (in the background) L2 as the last good answer. */
+  #remember(userId: string, key: string, answer: LlmAnswer, passages: readonly Passage[]): CachedAnswer {
+    const d = this.#d;
     const entry: CachedAnswer = {
       answer: answer.text,
       sources: toSources(passages),
       model: answer.model,
       createdAt: this.#now(),
     };
-    const key = normalizeQuery(query);
     d.cache.set(userId, key, entry);
     void d.sharedCache?.set(userId, key, entry, d.staleTtlMs).catch(() => {});
-    return this.#fromCache(entry, { from_fallback: false, cached: false, model: answer.model });
+    return entry;
+  }
+
+  /**
+   * The question, normalised, and the documents the answer is built from (L1 and L2 use the same key).
+   * When the store cannot say the user's documents version (database away), the last version seen for
+   * this user stands in (`verified: false`), so the last good answers stay reachable as fallbacks.
+   */
+  async #cacheKey(userId: string, query: string): Promise<{ key: string; verified: boolean }> {
+    const question = normalizeQuery(query);
+    let version: string | undefined;
+    let verified = true;
+    try {
+      version = await this.#d.documentsVersion?.(userId);
+      if (version !== undefined) this.#rememberVersion(userId, version);
+    } catch {
+      verified = false;
+      version = this.#versions.get(userId) ?? 'unknown';
+    }
+    return { key: version === undefined ? question : `${question}\u0000${version}`, verified };
+  }
+
+  /** Last documents version seen per user (bounded: the oldest entry goes first). */
+  readonly #versions = new Map<string, string>();
+  #rememberVersion(userId: string, version: string): void {
+    this.#versions.delete(userId);
+    this.#versions.set(userId, version);
+    if (this.#versions.size > 10_000) {
+      const oldest = this.#versions.keys().next().value;
+      if (oldest !== undefined) this.#versions.delete(oldest);
+    }
   }
 
   #fromCache(entry: CachedAnswer, metadata: AnswerMetadata): QueryResponse {

@@ -27,6 +27,12 @@ export interface LlmAnswer {
   usage?: LlmUsage;
   /** 'stop' when the model finished on its own, 'length' when max tokens cut it short. */
   finishReason?: string;
+  /**
+   * The provider declined to answer: OpenAI `finish_reason: "content_filter"` or a `refusal` message,
+   * HF's filtered generations. `text` is then the refusal to show (the provider's, or a neutral one). The
+   * call succeeded: the breaker records a success, and the answer is never cached.
+   */
+  refused?: boolean;
 }
 
 /**

@@ -88,6 +88,11 @@ export interface DocumentStore {
    * Atomic across instances: two starting together on one database do not both add them.
    */
   seedIfEmpty(userId: string, inputs: readonly DocumentInput[]): Promise<number>;
+  /**
+   * Fingerprint of the user's document set: changes whenever one of their documents is added or removed
+   * (cached answers are keyed by it, DESIGN 3.2).
+   */
+  documentsVersion(userId: string): Promise<string>;
 }
 
 /**

@@ -48,6 +48,7 @@ export function openSqliteStorage(path: string, options: { now?: () => number } 
       'countDocuments',
       'searchPassages',
       'seedIfEmpty',
+      'documentsVersion',
     ]),
     jobs: promised(jobs, [
       'enqueueJob',

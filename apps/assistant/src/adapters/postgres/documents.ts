@@ -13,6 +13,7 @@ import {
   requireOffset,
   requireText,
 } from '../../domain/document-rules.js';
+import { queryTerms, termsOf } from '../../domain/search/text.js';
 import type {
   DocumentInput,
   DocumentStore,
@@ -21,16 +22,18 @@ import type {
   StoredDocument,
 } from '../../domain/storage.js';
 import { codePointLength } from '../../domain/text.js';
-import { queryTerms } from '../db/fts-query.js';
 import { newId } from '../db/ids.js';
 import { inTransaction, query } from './pool.js';
 
 /** Advisory lock namespace for seeding a user's documents (the second key is the user id's hash). */
 const SEED_LOCK = 0x73656564; // 'seed'
 
-/** Indexed text goes through the same normalisation as the question's terms (DESIGN 3.2). */
+/**
+ * Indexed text is the search terms of domain/search/text.ts (Unicode folding, stop words, stemming), the
+ * same function the question goes through, so both sides normalise alike (DESIGN 3.2).
+ */
 export function searchableText(text: string): string {
-  return text.normalize('NFKC').toLowerCase();
+  return termsOf(text).join(' ');
 }
 
 interface SearchRow {
@@ -170,6 +173,19 @@ export class PgDocumentStore implements DocumentStore {
       values: [userId],
     });
     return rows[0]?.n ?? 0;
+  }
+
+  /**
+   * Fingerprint of the user's document set: the newest document's sequence number and the count, so any
+   * addition or removal changes it; every instance reads the same database, so they agree on it.
+   */
+  async documentsVersion(userId: string): Promise<string> {
+    const { rows } = await query<{ v: string }>(this.#pool, {
+      name: 'documents_version',
+      text: `SELECT coalesce(max(seq), 0)::text || ':' || count(*)::text AS v FROM documents WHERE user_id = $1`,
+      values: [userId],
+    });
+    return rows[0]?.v ?? '0:0';
   }
 
   async searchPassages(userId: string, question: string, limit = 3): Promise<Passage[]> {
