@@ -1,8 +1,9 @@
 import { CircuitOpenError } from 'tripswitch';
-import type { AnswerCache, CachedAnswer, SharedAnswerCache } from '../adapters/cache/answer-cache.js';
-import type { LlmAnswer, LlmStreamPart, Passage } from '../adapters/llm/types.js';
+import type { AnswerCache, CachedAnswer, SharedAnswerCache } from './cache.js';
+import type { LlmAnswer, LlmStreamPart } from './llm.js';
 import { type FallbackReason, fallbackReasonOf, type ModelPort, type StreamTiming } from './llm-gateway.js';
 import { normalizeQuery } from './query-key.js';
+import type { Passage } from './storage.js';
 import type {
   AnswerMetadata,
   AssistantOutcome,
@@ -22,8 +23,8 @@ export interface AssistantDeps {
    * or its call failed, before any cached or partial answer (DESIGN.md 3.1).
    */
   secondary?: ModelPort | undefined;
-  /** Top passages of this user's own documents for a query (bm25). */
-  retrieve(userId: string, query: string, limit: number): Passage[];
+  /** Top passages of this user's own documents for a query; rejects when the database cannot answer. */
+  retrieve(userId: string, query: string, limit: number): Promise<Passage[]>;
   /**
    * Fingerprint of the user's document set, changing whenever a document is added or removed (see
    * domain/search/version.ts). Cached answers are keyed by it: an answer built from other documents is
@@ -54,6 +55,8 @@ interface Ask {
   userId: string;
   request: QueryRequest;
   key: string;
+  /** False when the documents version could not be read (database away): no fresh hits then. */
+  verified: boolean;
   started: number;
   l1: ReturnType<AnswerCache['get']>;
   signal: AbortSignal | undefined;
@@ -111,7 +114,10 @@ export class Assistant {
     const fresh = this.#fresh(ask);
     if (fresh) return fresh;
 
-    const passages = d.retrieve(userId, request.query, PASSAGES);
+    const passages = await this.#passages(ask);
+    // Without the user's documents a model would answer ungrounded (and that answer would be cached):
+    // skip the models and degrade to the rungs that need no database.
+    if (passages === undefined) return this.#degrade(ask, [], 'database_unavailable');
 
     // 2. The model, through retry → breaker (+ timeout) → bulkhead.
     let reason: FallbackReason;
@@ -150,7 +156,10 @@ export class Assistant {
     const ask = await this.#ask(userId, request, signal);
     const fresh = this.#fresh(ask);
     if (fresh) return { kind: 'complete', outcome: fresh };
-    const passages = d.retrieve(userId, request.query, PASSAGES);
+    const passages = await this.#passages(ask);
+    if (passages === undefined) {
+      return { kind: 'complete', outcome: await this.#degrade(ask, [], 'database_unavailable') };
+    }
     const timing = d.streamTiming ?? DEFAULT_STREAM_TIMING;
     let reason: FallbackReason | undefined;
     const rungs: [ModelPort | undefined, 'secondary_model' | undefined][] = [
@@ -245,12 +254,22 @@ export class Assistant {
 
   async #ask(userId: string, request: QueryRequest, signal: AbortSignal | undefined): Promise<Ask> {
     const started = this.#now();
-    const key = await this.#cacheKey(userId, request.query);
-    return { userId, request, key, started, l1: this.#d.cache.get(userId, key), signal };
+    const { key, verified } = await this.#cacheKey(userId, request.query);
+    return { userId, request, key, verified, started, l1: this.#d.cache.get(userId, key), signal };
+  }
+
+  /** The user's top passages, or undefined when the database cannot answer. */
+  async #passages(ask: Ask): Promise<Passage[] | undefined> {
+    try {
+      return await this.#d.retrieve(ask.userId, ask.request.query, PASSAGES);
+    } catch {
+      return undefined;
+    }
   }
 
   #fresh(ask: Ask): AssistantOutcome | undefined {
-    if (!ask.l1?.fresh) return undefined;
+    // An answer whose documents version could not be checked (database away) is only a fallback.
+    if (!ask.l1?.fresh || !ask.verified) return undefined;
     this.#d.onAnswer?.('fresh_cache');
     return {
       status: 200,
@@ -348,8 +367,8 @@ export class Assistant {
    */
   async answerFromModel(userId: string, query: string, signal?: AbortSignal): Promise<QueryResponse> {
     const d = this.#d;
-    const key = await this.#cacheKey(userId, query);
-    const passages = d.retrieve(userId, query, PASSAGES);
+    const { key } = await this.#cacheKey(userId, query);
+    const passages = await d.retrieve(userId, query, PASSAGES);
     const request = { question: query, passages };
     let primaryError: unknown;
     try {
@@ -396,11 +415,34 @@ export class Assistant {
     return entry;
   }
 
-  /** The question, normalised, and the documents the answer is built from (L1 and L2 use the same key). */
-  async #cacheKey(userId: string, query: string): Promise<string> {
-    const version = await this.#d.documentsVersion?.(userId);
+  /**
+   * The question, normalised, and the documents the answer is built from (L1 and L2 use the same key).
+   * When the store cannot say the user's documents version (database away), the last version seen for
+   * this user stands in (`verified: false`), so the last good answers stay reachable as fallbacks.
+   */
+  async #cacheKey(userId: string, query: string): Promise<{ key: string; verified: boolean }> {
     const question = normalizeQuery(query);
-    return version === undefined ? question : `${question}\u0000${version}`;
+    let version: string | undefined;
+    let verified = true;
+    try {
+      version = await this.#d.documentsVersion?.(userId);
+      if (version !== undefined) this.#rememberVersion(userId, version);
+    } catch {
+      verified = false;
+      version = this.#versions.get(userId) ?? 'unknown';
+    }
+    return { key: version === undefined ? question : `${question}\u0000${version}`, verified };
+  }
+
+  /** Last documents version seen per user (bounded: the oldest entry goes first). */
+  readonly #versions = new Map<string, string>();
+  #rememberVersion(userId: string, version: string): void {
+    this.#versions.delete(userId);
+    this.#versions.set(userId, version);
+    if (this.#versions.size > 10_000) {
+      const oldest = this.#versions.keys().next().value;
+      if (oldest !== undefined) this.#versions.delete(oldest);
+    }
   }
 
   #fromCache(entry: CachedAnswer, metadata: AnswerMetadata): QueryResponse {
