@@ -1,27 +1,30 @@
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { BreakerRegistry, type CircuitBreaker, loggingListener, type StateStore } from 'tripswitch';
-import { AnswerCache, type SharedAnswerCache } from './adapters/cache/answer-cache.js';
-import { type Database, openDatabase } from './adapters/db/database.js';
-import { DocumentRepository } from './adapters/db/documents.js';
-import { JobRepository } from './adapters/db/jobs.js';
-import { ensureUsers } from './adapters/db/users.js';
+import { LruAnswerCache } from './adapters/cache/answer-cache.js';
+import { openSqliteStorage } from './adapters/db/sqlite-storage.js';
 import { createLlmClient } from './adapters/llm/index.js';
-import type { LlmClient } from './adapters/llm/types.js';
-import { SqliteJobQueue } from './adapters/queue/sqlite-queue.js';
+import { openPostgres, redactDatabaseUrl } from './adapters/postgres/index.js';
+import { StoreJobQueue } from './adapters/queue/store-queue.js';
 import { withRedis } from './adapters/redis/redis-mode.js';
-import type { Config } from './config.js';
-import { seedCorpus } from './corpus/seed.js';
+import type { Config, LlmModelConfig } from './config.js';
+import { seedSampleCorpus } from './corpus/seed.js';
 import { dashboardPlugin } from './dashboard/index.js';
 import { Assistant } from './domain/assistant.js';
 import { DEMO_USER, resolveTokens } from './domain/auth.js';
+import { Authenticator } from './domain/authenticator.js';
+import type { SharedAnswerCache } from './domain/cache.js';
+import type { LlmClient } from './domain/llm.js';
 import {
+  anyModelGate,
   type LlmBreakerSettings,
   LlmGateway,
   llmBreakerOptions,
   type ModelPort,
 } from './domain/llm-gateway.js';
-import type { JobQueue, QueryResponse } from './domain/types.js';
+import type { QueueFactory } from './domain/queue-port.js';
+import type { Storage } from './domain/storage.js';
+import type { JobQueue, ModelGate } from './domain/types.js';
 import { FailureTracker } from './observability/failures.js';
 import { createLogger } from './observability/logging.js';
 import { ServiceMetrics } from './observability/metrics.js';
@@ -30,10 +33,14 @@ import { buildServer } from './server.js';
 
 /** Name of the model provider's breaker in health output, metrics and the dashboard. */
 export const LLM_BREAKER = 'llm';
+/** Name of the secondary model's breaker (LLM_FALLBACK_*). */
+export const LLM_FALLBACK_BREAKER = 'llm-fallback';
 
 export interface AppOptions {
   /** Replace the LLM client. */
   llmClient?: LlmClient;
+  /** Replace the secondary model's client (used only when LLM_FALLBACK_PROVIDER is set). */
+  fallbackClient?: LlmClient;
   /**
    * Replace the protection around the model (the scenario benchmark compares none/opossum/cockatiel with
    * tripswitch). Default: `LlmGateway` (retry → tripswitch breaker → bulkhead).
@@ -43,28 +50,22 @@ export interface AppOptions {
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
   /** Shared pieces for Redis mode, built by the caller. */
   sharedCache?: SharedAnswerCache;
-  queueFactory?: (ctx: QueueContext) => JobQueue;
+  queueFactory?: QueueFactory;
   breakerStore?: StateStore;
   /** Where log lines go (default stdout); tests capture them here. */
   logStream?: DestinationStream;
 }
 
-export interface QueueContext {
-  db: Database;
-  /** Answers one job from the model (no fallbacks); throws while the model cannot answer. */
-  run(userId: string, query: string, signal: AbortSignal): Promise<QueryResponse>;
-  breaker: CircuitBreaker;
-  leaseMs: number;
-  logger: Logger;
-}
-
 export interface App {
   server: FastifyInstance;
-  db: Database;
+  /** Users, documents and (unless Redis holds them) jobs: SQLite, or PostgreSQL with DATABASE_URL. */
+  storage: Storage;
   registry: BreakerRegistry;
   gateway: ModelPort;
   /** The model provider's tripswitch breaker (idle when a `modelPort` replaces the protection). */
   breaker: CircuitBreaker;
+  /** The secondary model behind its own breaker (`llm-fallback`), when LLM_FALLBACK_PROVIDER is set. */
+  secondary: LlmGateway | undefined;
   assistant: Assistant;
   queue: JobQueue;
   metrics: ServiceMetrics;
@@ -77,12 +78,13 @@ export interface App {
 /** The secrets the service was configured with: API key, admin token, user tokens, Redis password. */
 function configuredSecrets(config: Config, entries: ReadonlyArray<{ token: string }>): string[] {
   const secrets = [config.llm.apiKey, config.adminToken, ...entries.map((e) => e.token)];
-  if (config.redisUrl) {
+  for (const url of [config.redisUrl, config.databaseUrl]) {
+    if (!url) continue;
     try {
-      const password = new URL(config.redisUrl).password;
+      const password = new URL(url).password;
       if (password) secrets.push(password, decodeURIComponent(password));
     } catch {
-      // An unparseable URL is refused when Redis mode starts.
+      // An unparseable URL is refused when its store starts.
     }
   }
   return secrets.filter((s): s is string => s !== undefined && s !== '');
@@ -90,29 +92,26 @@ function configuredSecrets(config: Config, entries: ReadonlyArray<{ token: strin
 
 /** The composition root: builds every part of the service from its configuration. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
-  const db = openDatabase(config.databasePath);
   const tokens = resolveTokens(config.tokens);
-  ensureUsers(db, tokens.entries);
-  if (tokens.demo) seedCorpus(db, DEMO_USER);
-
   // Every secret the service knows is scrubbed from log lines and from upstream text shown to admins.
   const scrubber = new Scrubber(configuredSecrets(config, tokens.entries));
   const logger = createLogger({ level: config.logLevel, scrubber, stream: options.logStream });
+  const storage = await openStorage(config, logger);
+  try {
+    await storage.users.ensureUsers(tokens.entries);
+    if (tokens.demo) await seedSampleCorpus(storage.documents, DEMO_USER);
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+
   // REDIS_URL: shared breaker state, L2 answer cache and BullMQ queue (unless the caller brought its own).
   const redis = config.redisUrl ? withRedis(config.redisUrl, options, logger) : undefined;
-  if (redis) options = redis.options;
-  const documents = new DocumentRepository(db);
+  if (redis) options = { ...options, ...redis.pieces };
   const registry = new BreakerRegistry({
     defaults: options.breakerStore ? { store: options.breakerStore } : {},
   });
-  const client =
-    options.llmClient ??
-    createLlmClient({
-      provider: config.llm.provider,
-      ...(config.llm.baseUrl ? { baseUrl: config.llm.baseUrl } : {}),
-      ...(config.llm.apiKey ? { apiKey: config.llm.apiKey } : {}),
-      model: config.llm.model,
-    });
+  const client = options.llmClient ?? clientFor(config.llm);
   const settings: LlmBreakerSettings = {
     name: LLM_BREAKER,
     failMax: config.breaker.failMax,
@@ -128,6 +127,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const gateway: ModelPort =
     options.modelPort?.(client, { ...settings, maxConcurrent: config.llm.maxConcurrent }) ??
     new LlmGateway(client, breaker, { maxConcurrent: config.llm.maxConcurrent });
+  // The secondary model: its own client, its own breaker in the registry (health, metrics, dashboard).
+  const fallback = config.llm.fallback;
+  const secondary = fallback
+    ? new LlmGateway(
+        options.fallbackClient ?? clientFor(fallback),
+        registry.get(LLM_FALLBACK_BREAKER, {
+          ...llmBreakerOptions({ ...settings, name: LLM_FALLBACK_BREAKER }),
+          listeners: [loggingListener(logger)],
+        }),
+        { maxConcurrent: config.llm.maxConcurrent },
+      )
+    : undefined;
+  // Queued jobs wait only while no model would take a call.
+  const gate: ModelGate = secondary ? anyModelGate([breaker, secondary.breaker]) : breaker;
 
   // The worker answers queued jobs through the assistant's model-only path (defined just below).
   // Longer than the worst case of one job: two attempts (one retry) of a full timeout, plus margin.
@@ -135,28 +148,31 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const run = (userId: string, query: string, signal: AbortSignal) =>
     assistant.answerFromModel(userId, query, signal);
   const queue =
-    options.queueFactory?.({ db, run, breaker, leaseMs, logger }) ??
-    new SqliteJobQueue({ repo: new JobRepository(db), run, breaker, leaseMs, logger });
+    options.queueFactory?.({ storage, run, breaker: gate, leaseMs, logger }) ??
+    new StoreJobQueue({ store: storage.jobs, kind: storage.kind, run, breaker: gate, leaseMs, logger });
   const metrics = new ServiceMetrics({ queue });
-  // Every breaker of the registry (the LLM breaker included); keyed ones that are evicted take their
-  // metric series with them.
+  // Every breaker of the registry (the LLM breaker and llm-fallback included); keyed ones that are evicted
+  // take their metric series with them.
   metrics.breakers.trackRegistry(registry);
 
   const assistant: Assistant = new Assistant({
     llm: gateway,
-    retrieve: (userId, query, limit) => documents.searchPassages(userId, query, limit),
-    cache: new AnswerCache(config.cache),
+    secondary,
+    retrieve: (userId, query, limit) => storage.documents.searchPassages(userId, query, limit),
+    documentsVersion: (userId) => storage.documents.documentsVersion(userId),
+    cache: new LruAnswerCache(config.cache),
     sharedCache: options.sharedCache,
     queue,
     onAnswer: (level, reason) => metrics.answered(level, reason),
     defaultRetryAfterMs: config.breaker.openMs,
+    streamTiming: { firstTokenMs: config.llm.firstTokenTimeoutMs, idleMs: config.llm.streamIdleTimeoutMs },
     staleTtlMs: config.cache.staleTtlMs,
   });
 
   const server = await buildServer({
     logger,
-    db,
-    documents,
+    storage,
+    auth: new Authenticator(storage.users),
     assistant,
     queue,
     registry,
@@ -181,10 +197,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   let closed = false;
   return {
     server,
-    db,
+    storage,
     registry,
     gateway,
     breaker,
+    secondary,
     assistant,
     queue,
     metrics,
@@ -196,9 +213,37 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       failures.close();
       await queue.stop();
       await gateway.close();
+      await secondary?.close();
       await options.sharedCache?.close?.();
       await redis?.close();
-      db.close();
+      await storage.close();
     },
   };
+}
+
+function clientFor(model: LlmModelConfig): LlmClient {
+  return createLlmClient({
+    provider: model.provider,
+    ...(model.baseUrl ? { baseUrl: model.baseUrl } : {}),
+    ...(model.apiKey ? { apiKey: model.apiKey } : {}),
+    model: model.model,
+  });
+}
+
+/** DATABASE_URL → PostgreSQL (no SQLite file is created); otherwise the SQLite file at DATABASE_PATH. */
+async function openStorage(config: Config, logger: Logger): Promise<Storage> {
+  if (config.databaseUrl === undefined) return openSqliteStorage(config.databasePath);
+  const log = logger.child({ database: redactDatabaseUrl(config.databaseUrl) });
+  let lastWarn = 0;
+  return openPostgres(config.databaseUrl, {
+    max: config.database.poolMax,
+    statementTimeoutMs: config.database.statementTimeoutMs,
+    onError: (err) => {
+      // An idle connection lost (server restart, network): the pool reconnects on the next query.
+      const now = Date.now();
+      if (now - lastWarn < 10_000) return;
+      lastWarn = now;
+      log.warn({ err: err.message }, 'PostgreSQL connection lost');
+    },
+  });
 }

@@ -2,6 +2,7 @@
 // the bundled sample corpus) and, when no LLM is configured, the simulated LLM beside it.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DatabaseUnavailableError, MigrationError, redactDatabaseUrl } from './adapters/postgres/index.js';
 import { redactRedisUrl } from './adapters/redis/connection.js';
 import { type App, createApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
@@ -65,6 +66,16 @@ function llmLines(config: Config, sim: SimServer | undefined): string[] {
       `  warning: LLM_API_KEY is not set; provider ${provider} usually needs one (calls will fail with 401 unless the endpoint is open)`,
     );
   }
+  const fallback = config.llm.fallback;
+  if (fallback) {
+    const at = fallback.baseUrl === undefined ? 'no base URL' : safeUrl(fallback.baseUrl);
+    lines.push(
+      `  secondary model (breaker "llm-fallback"): provider ${fallback.provider}, base URL ${at}, model ${fallback.model}`,
+    );
+    if (fallback.provider !== 'sim' && fallback.apiKey === undefined) {
+      lines.push(`  warning: LLM_FALLBACK_API_KEY is not set for provider ${fallback.provider}`);
+    }
+  }
   return lines;
 }
 
@@ -78,15 +89,29 @@ async function main(): Promise<void> {
     throw err;
   }
 
+  // The embedded sim serves the primary and, with LLM_FALLBACK_PROVIDER=sim, the secondary model too.
   let sim: SimServer | undefined;
-  if (config.llm.provider === 'sim' && config.llm.baseUrl === undefined) {
+  const embedded = [config.llm, config.llm.fallback].filter(
+    (m) => m !== undefined && m.provider === 'sim' && m.baseUrl === undefined,
+  );
+  if (embedded.length > 0) {
     sim = await listenOn('SIM_PORT', config.simPort, () =>
       startSim({ port: config.simPort, host: '127.0.0.1' }),
     );
-    config.llm.baseUrl = sim.url;
+    for (const m of embedded) if (m) m.baseUrl = sim.url;
   }
 
-  const app: App = await createApp(config);
+  let app: App;
+  try {
+    app = await createApp(config);
+  } catch (err) {
+    await sim?.close().catch(() => {});
+    // An unreachable database or a failed migration is one clear line, not a stack trace.
+    if (err instanceof DatabaseUnavailableError || err instanceof MigrationError) {
+      throw new StartError(err.message, 3);
+    }
+    throw err;
+  }
   let address: string;
   try {
     address = await listenOn('PORT', config.port, () =>
@@ -100,7 +125,11 @@ async function main(): Promise<void> {
   const lines = [
     `AssistantService listening on ${address}`,
     ...llmLines(config, sim),
-    `  database: ${config.databasePath}${envFile ? `   settings from ${envFile}` : ''}`,
+    `  database: ${
+      config.databaseUrl
+        ? `PostgreSQL ${redactDatabaseUrl(config.databaseUrl)} (users, documents${config.redisUrl ? '' : ', job queue'})`
+        : `SQLite ${config.databasePath}`
+    }${envFile ? `   settings from ${envFile}` : ''}`,
     `  API docs: ${address}/docs   dashboard: ${address}/dashboard   metrics: ${address}/metrics`,
   ];
   if (config.redisUrl) {

@@ -10,8 +10,14 @@ import {
   TimeoutError,
 } from 'tripswitch';
 import { classifyError, isHttpFailure } from 'tripswitch/http';
-import { LlmResponseError } from '../adapters/llm/errors.js';
-import type { LlmAnswer, LlmClient, LlmRequest } from '../adapters/llm/types.js';
+import {
+  type LlmAnswer,
+  type LlmClient,
+  type LlmRequest,
+  LlmResponseError,
+  type LlmStreamPart,
+} from './llm.js';
+import type { ModelGate } from './types.js';
 
 export interface LlmBreakerSettings {
   /** Breaker name as shown in health, metrics and the dashboard. */
@@ -48,11 +54,19 @@ export type FallbackReason =
   | 'quota_exhausted'
   | 'upstream_unreachable'
   | 'overloaded'
-  | 'upstream_error';
+  | 'upstream_error'
+  /** The user's documents could not be read (the database is away): the model is not asked. */
+  | 'database_unavailable';
 
 /** Upstream failures as the breaker counts them: HTTP classification plus malformed model output. */
 export function isUpstreamFailure(err: unknown): boolean {
-  return err instanceof LlmResponseError || isHttpFailure(err);
+  return err instanceof LlmResponseError || err instanceof TimeoutError || isHttpFailure(err);
+}
+
+/** Bounds of a streamed call (LLM_FIRST_TOKEN_TIMEOUT_MS, LLM_STREAM_IDLE_TIMEOUT_MS), in ms. */
+export interface StreamTiming {
+  firstTokenMs: number;
+  idleMs: number;
 }
 
 export function fallbackReasonOf(err: unknown): FallbackReason {
@@ -80,6 +94,22 @@ export function fallbackReasonOf(err: unknown): FallbackReason {
 }
 
 /**
+ * The gate for work that any of several models may do (queued jobs with a secondary model): open only
+ * while every model's breaker is open or isolated; then `retryAfter` is the soonest any may take a call.
+ */
+export function anyModelGate(gates: readonly ModelGate[]): ModelGate {
+  const closedOne = () => gates.find((g) => g.state !== 'open' && g.state !== 'isolated');
+  return {
+    get state() {
+      return (closedOne() ?? gates[0])?.state ?? 'closed';
+    },
+    get retryAfter() {
+      return closedOne() ? 0 : Math.min(...gates.map((g) => g.retryAfter));
+    },
+  };
+}
+
+/**
  * What the assistant needs from "the model behind its protection". `LlmGateway` is the tripswitch one; the
  * scenario benchmark plugs in other protection layers (none, opossum, cockatiel) through the same port.
  */
@@ -92,6 +122,15 @@ export interface ModelPort {
   /** ms until the protection will let a call through again (Infinity when isolated, 0 when it would now). */
   retryAfterMs(): number;
   complete(request: Omit<LlmRequest, 'signal'>, signal?: AbortSignal): Promise<LlmAnswer>;
+  /**
+   * The answer as a stream of tokens, then `done`. Admission and failures before the first token throw
+   * from the first `next()`, as `complete` would. Optional: a port without it is never streamed.
+   */
+  stream?(
+    request: Omit<LlmRequest, 'signal'>,
+    signal: AbortSignal | undefined,
+    timing: StreamTiming,
+  ): AsyncGenerator<LlmStreamPart, void, undefined>;
   close(): Promise<void>;
 }
 
@@ -160,6 +199,87 @@ export class LlmGateway implements ModelPort {
       // error (e.g. model_loading), not the CircuitOpenError.
       if (err instanceof CircuitOpenError && upstream !== undefined) throw upstream;
       throw err;
+    }
+  }
+
+  /**
+   * The model's answer streamed through the breaker (DESIGN.md 3.1). Admission as for `complete`: an open
+   * circuit, or HALF-OPEN with its probe slot taken, throws CircuitOpenError from the first `next()`. A
+   * probe stream holds its slot until it ends. The outcome is recorded when the stream ends: `done` is a
+   * success; an error, no first token within `firstTokenMs` or a gap over `idleMs` is a failure (the
+   * timeouts abort this call's own signal, which closes the upstream socket); the caller's abort or a
+   * consumer that stops reading is neither. Its result belongs to the breaker generation it started in.
+   * No retry and no bulkhead: a stream that has sent tokens cannot be replayed, and its duration is the
+   * user's reading pace, not load.
+   */
+  async *stream(
+    request: Omit<LlmRequest, 'signal'>,
+    signal: AbortSignal | undefined,
+    timing: StreamTiming,
+  ): AsyncGenerator<LlmStreamPart, void, undefined> {
+    const client = this.#client;
+    if (!client.stream) {
+      const answer = await this.complete(request, signal);
+      yield { type: 'token', text: answer.text };
+      yield { type: 'done', answer };
+      return;
+    }
+    signal?.throwIfAborted();
+    const permit = await this.breaker.acquirePermit();
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let settled = false;
+    let timedOut: TimeoutError | undefined;
+    const parts = client.stream({ ...request, signal: controller.signal });
+    try {
+      let first = true;
+      for (;;) {
+        const ms = first ? timing.firstTokenMs : timing.idleMs;
+        const timer = setTimeout(() => {
+          timedOut = new TimeoutError(ms);
+          controller.abort(timedOut);
+        }, ms);
+        let step: IteratorResult<LlmStreamPart, void>;
+        try {
+          step = await parts.next();
+        } catch (err) {
+          settled = true;
+          if (timedOut) {
+            permit.failure(timedOut);
+            throw timedOut;
+          }
+          if (signal?.aborted) permit.cancel();
+          else if (isUpstreamFailure(err)) permit.failure(err);
+          else permit.cancel();
+          throw err;
+        } finally {
+          clearTimeout(timer);
+        }
+        if (step.done) {
+          // A client stream always ends with `done`; ending without it is the upstream cutting off.
+          settled = true;
+          const err = new LlmResponseError('model stream ended without an answer', { upstreamStatus: 200 });
+          permit.failure(err);
+          throw err;
+        }
+        first = false;
+        if (step.value.type === 'done') {
+          settled = true;
+          permit.success();
+          yield step.value;
+          return;
+        }
+        yield step.value;
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (!settled) {
+        // The consumer stopped reading (client gone): neither outcome; close the upstream socket.
+        permit.cancel();
+        controller.abort(new Error('stream abandoned by its consumer'));
+        await parts.return(undefined).catch(() => {});
+      }
     }
   }
 

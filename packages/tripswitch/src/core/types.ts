@@ -34,6 +34,17 @@ export interface CallContext {
 
 export type Operation<T> = (ctx: CallContext) => PromiseLike<T> | T;
 
+/**
+ * Policies that can also run a streaming call (`breaker`, `timeout`, `retry`, `bulkhead`, pipelines of
+ * them): `fn` returns an async iterable of chunks, and so does `stream`.
+ */
+export interface StreamPolicy {
+  stream<T>(
+    fn: (ctx: CallContext) => AsyncIterable<T> | PromiseLike<AsyncIterable<T>>,
+    signal?: AbortSignal,
+  ): AsyncIterableIterator<T>;
+}
+
 /** The one shape every policy has (breaker, timeout, retry, bulkhead, fallback, chaos, pipelines). */
 export interface Policy {
   execute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<T>;
@@ -50,7 +61,7 @@ export const defaultContext: CallContext = Object.freeze({ signal: neverAbortedS
 /** Errors that carry a hint of how long the upstream asked us to wait (429 Retry-After, HF estimated_time). */
 export interface RetryAfterHint {
   /** Milliseconds the upstream asked callers to wait before trying again. */
-  readonly retryAfter?: number;
+  readonly retryAfter?: number | undefined;
 }
 
 export function retryAfterOf(err: unknown): number | undefined {
