@@ -27,7 +27,7 @@ import {
 import { runStream, type StreamDeadlines, type StreamIterator, type StreamOperation } from './stream.js';
 import { DeadlineExceeded, runWithDeadline, type TimedCallHooks } from './timed-call.js';
 import { type CircuitState, defaultContext, type Operation, type Policy, retryAfterOf } from './types.js';
-import { operationError } from './user-code.js';
+import { describeError, operationError } from './user-code.js';
 import { SlidingWindow } from './window.js';
 
 export type { CircuitBreakerEvents } from './events.js';
@@ -85,6 +85,12 @@ export class CircuitBreaker implements Policy, BreakerRef {
   // Figures.
   private _lastFailureAt: number | null = null;
   private _lastError: unknown = undefined;
+  /** A failure was recorded since the last reset (`_lastError` may itself be `undefined`: `throw undefined`). */
+  private _hasLastError = false;
+  /** Outcomes of calls admitted before the last `reset()` (generation < this) count nowhere. */
+  private _epoch = 0;
+  /** Generations whose HALF-OPEN probes were written off by `halfOpenTimeout` (last few): their late results count nowhere. */
+  private _writtenOff: number[] = [];
   private _calls = 0;
   private _successes = 0;
   private _failures = 0;
@@ -215,12 +221,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
       generation: this._gen,
       failCount: this.failCount,
       lastFailureAt: this._lastFailureAt,
-      lastFailure:
-        err === undefined
-          ? null
-          : err instanceof Error
-            ? { name: err.name, message: err.message }
-            : { name: typeof err, message: String(err) },
+      lastFailure: this._hasLastError ? describeError(err) : null,
       retryAfter: this.retryAfter,
       openUntil: state === 'open' ? this._o.wall.now() + (this._openUntil - now) : null,
       halfOpen: state === 'half-open' ? { inFlight: this._probes, successes: this._probeSuccesses } : null,
@@ -273,7 +274,8 @@ export class CircuitBreaker implements Policy, BreakerRef {
   tryExecute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<ExecuteResult<T>> {
     const misuse = operationError(fn, signal, 'tryExecute');
     if (misuse !== undefined) return Promise.resolve({ ok: false, error: misuse });
-    if (this._code !== CLOSED && this._code !== DISABLED) {
+    // An already-aborted caller goes the way execute() sends it (its own reason, no rejection counted).
+    if (this._code !== CLOSED && this._code !== DISABLED && signal?.aborted !== true) {
       // Decide rejection synchronously so the open-circuit path creates no rejected promise at all.
       const now = this._o.clock.now();
       const rejection = this._admit(now);
@@ -320,6 +322,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
       this._onFailure(gen, false, result, 0);
       return result;
     }
+    if (gen < this._epoch) return result; // admitted before reset(): counts nowhere
     this._successes++;
     // Only the first success after failures has work to do (reset the streak, tell a shared store).
     if (this._consecutive !== 0 && gen === this._gen) this._resetStreak();
@@ -345,6 +348,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
         b._onFailure(gen, false, result, 0);
         return;
       }
+      if (gen < b._epoch) return; // admitted before reset(): counts nowhere
       b._successes++;
       if (b._consecutive !== 0 && gen === b._gen) b._resetStreak();
       if (b._events.hasSuccess) b._emit('success');
@@ -535,8 +539,11 @@ export class CircuitBreaker implements Policy, BreakerRef {
   /** Back to a new breaker's state: CLOSED, counts and totals cleared. */
   reset(): void {
     this._transition(CLOSED, undefined, this._o.clock.now(), 'manual');
+    this._epoch = this._gen; // calls still in flight belong to the old totals: their outcomes count nowhere
+    this._writtenOff = [];
     this._lastFailureAt = null;
     this._lastError = undefined;
+    this._hasLastError = false;
     this._calls = this._successes = this._failures = this._rejections = this._ignored = this._timeouts = 0;
     this._openingsTotal = 0;
     this._latency?.clear();
@@ -662,12 +669,18 @@ export class CircuitBreaker implements Policy, BreakerRef {
       this._probes > 0 &&
       now - this._probeProgressAt >= this._o.halfOpenTimeout
     ) {
-      // A probe that never settles counts as failed; its late result is stale (new generation).
+      // A probe that never settles counts as failed, once: its late result counts nowhere (see _discards).
+      // The write-off happened at the probe's deadline, whenever someone looks: the OPEN period runs from
+      // there, so a breaker noticed late may already be due for HALF-OPEN again.
+      const at = this._probeProgressAt + this._o.halfOpenTimeout;
       const error = new TimeoutError(this._o.halfOpenTimeout);
+      if (this._writtenOff.push(this._gen) > 8) this._writtenOff.shift();
       this._countFailure(error);
       this._timeouts++;
-      this._transition(OPEN, error, now, 'probe');
+      this._transition(OPEN, error, at, 'probe');
       this._emit('failure', error, undefined);
+      if ((this._code as Code) === OPEN && now >= this._openUntil)
+        this._transition(HALF_OPEN, undefined, now, 'timer');
     }
   }
 
@@ -701,7 +714,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
     elapsed: number,
   ): number {
     if (timedOut) {
-      this._timeouts++;
+      if (!this._discards(gen, probe)) this._timeouts++;
       this._onFailure(gen, probe, (err as DeadlineExceeded).error, elapsed);
       return FAILURE;
     }
@@ -732,16 +745,26 @@ export class CircuitBreaker implements Policy, BreakerRef {
     }
   }
 
+  /**
+   * True for an outcome that must count nowhere (no totals, latency or event): a call admitted before the last
+   * `reset()`, or a HALF-OPEN probe already written off by `halfOpenTimeout` (counted once, as that timeout).
+   */
+  private _discards(gen: number, probe: boolean): boolean {
+    return gen < this._epoch || (probe && this._writtenOff.includes(gen));
+  }
+
   private _onIgnored(gen: number, probe: boolean, err: unknown): void {
+    if (this._discards(gen, probe)) return;
     this._ignored++;
     if (probe) this._releaseProbeSlot(gen);
     this._emit('ignored', err);
   }
 
   private _onSuccess(gen: number, probe: boolean, elapsed: number): void {
-    this._successes++;
     // A probe that outlived halfOpenTimeout was written off, whether or not anyone looked in the meantime.
     if (probe && this._code === HALF_OPEN) this._advance(this._o.clock.now());
+    if (gen !== this._gen && this._discards(gen, probe)) return;
+    this._successes++;
     this._latency?.record(elapsed);
     if (gen === this._gen) {
       if (this._code === CLOSED) {
@@ -775,6 +798,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
   private _onFailure(gen: number, probe: boolean, err: unknown, elapsed: number): void {
     const now = this._o.clock.now();
     if (probe && this._code === HALF_OPEN) this._advance(now);
+    if (gen !== this._gen && this._discards(gen, probe)) return;
     this._latency?.record(elapsed);
     this._countFailure(err);
     if (gen === this._gen) {
@@ -803,6 +827,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
     this._failures++;
     this._lastFailureAt = this._o.wall.now(); // reported: epoch ms (durations use the monotonic clock)
     this._lastError = err;
+    this._hasLastError = true;
   }
 
   private _resetStreak(): void {
@@ -864,8 +889,11 @@ export class CircuitBreaker implements Policy, BreakerRef {
       this._openings = 0;
       this._window?.clear();
     } else if (to === OPEN) {
-      this._openings++;
-      this._openingsTotal++;
+      // Re-opening an open circuit (a second manual open()) restarts the period; it is not a new opening.
+      if (from !== OPEN) {
+        this._openings++;
+        this._openingsTotal++;
+      }
       let ms = this._o.openDuration({ openings: this._openings, error: cause });
       const hint = retryAfterOf(cause);
       if (hint !== undefined && this._o.maxRetryAfter > 0)
@@ -873,7 +901,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
       this._openUntil = now + ms;
     } else if (to === HALF_OPEN) {
       this._probeProgressAt = now;
-    } else if (to === ISOLATED) {
+    } else if (to === ISOLATED && from !== ISOLATED) {
       this._openingsTotal++;
     }
     if (why !== 'store' && this._link.shared) {

@@ -40,7 +40,9 @@ test('a probe that settles after halfOpenTimeout is written off even if nobody r
   clock.advance(10_000); // nobody looks at the breaker while the probe hangs
   release();
   assert.equal(await probe, 'late', 'the caller still gets its value');
-  assert.equal(b.state, 'open', 'the late success must not close the circuit');
+  // Written off at its deadline (t=5_100), OPEN until 5_200, HALF-OPEN since (F1): not closed by the late success.
+  assert.equal(b.state, 'half-open', 'the late success must not close the circuit');
+  assert.equal(b.stats().totals.successes, 0, 'and is counted nowhere (F2)');
 });
 
 test('a written-off probe is reported to listeners as a failure and a timeout', async () => {
