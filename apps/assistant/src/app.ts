@@ -119,8 +119,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     options.queueFactory?.({ db, run, breaker, leaseMs, logger }) ??
     new SqliteJobQueue({ repo: new JobRepository(db), run, breaker, leaseMs, logger });
   const metrics = new ServiceMetrics({ queue });
-  metrics.breakers.track(breaker);
-  registry.onCreate((b) => metrics.breakers.track(b));
+  // Every breaker of the registry (the LLM breaker included); keyed ones that are evicted take their
+  // metric series with them.
+  metrics.breakers.trackRegistry(registry);
 
   const assistant: Assistant = new Assistant({
     llm: gateway,

@@ -13,6 +13,7 @@ export {
   isPolicyRejection,
   RetryBudgetExhaustedError,
   TimeoutError,
+  UsageError,
 } from './core/errors.js';
 export type { LatencySummary } from './core/latency.js';
 export type {
@@ -38,7 +39,13 @@ export type {
 } from './core/store.js';
 export { MemoryStore, memoryStore } from './core/store.js';
 export type { CallContext, CircuitState, Clock, Operation, Policy, RetryAfterHint } from './core/types.js';
-export { defaultContext, neverAbortedSignal, retryAfterOf, systemClock } from './core/types.js';
+export {
+  defaultContext,
+  monotonicClock,
+  neverAbortedSignal,
+  retryAfterOf,
+  systemClock,
+} from './core/types.js';
 export type { LoggerLike } from './integrations/logging.js';
 export { loggingListener } from './integrations/logging.js';
 export * from './policies/index.js';

@@ -1,5 +1,6 @@
 import { CircuitBreaker, type CircuitBreakerStats } from './core/breaker.js';
 import type { CircuitBreakerOptions } from './core/options.js';
+import { notify } from './core/user-code.js';
 import { checkFunction, checkNumber } from './policies/internal.js';
 
 /** Why a breaker left the registry. */
@@ -130,13 +131,8 @@ export class BreakerRegistry {
 
   #create(name: string, overrides: Partial<CircuitBreakerOptions> | undefined): CircuitBreaker {
     const breaker = new CircuitBreaker({ ...this.#defaults, ...overrides, name });
-    for (const listener of this.#onCreate.slice()) {
-      try {
-        listener(breaker);
-      } catch {
-        // A hook's exception must not stop the breaker from being served.
-      }
-    }
+    // A hook's exception or rejected promise must not stop the breaker from being served.
+    for (const listener of this.#onCreate.slice()) notify(listener, breaker);
     return breaker;
   }
 
@@ -159,13 +155,8 @@ export class BreakerRegistry {
   }
 
   #removed(breaker: CircuitBreaker, reason: RemovalReason): void {
-    for (const listener of this.#onRemove.slice()) {
-      try {
-        listener(breaker, reason);
-      } catch {
-        // Same rule as onCreate: observers never break the registry.
-      }
-    }
+    // Same rule as onCreate: observers never break the registry.
+    for (const listener of this.#onRemove.slice()) notify(listener, breaker, reason);
   }
 }
 

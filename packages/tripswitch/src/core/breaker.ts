@@ -1,4 +1,4 @@
-import { CircuitOpenError, isPolicyRejection, TimeoutError } from './errors.js';
+import { CircuitOpenError, isPolicyRejection, TimeoutError, UsageError } from './errors.js';
 import { LatencyHistogram, type LatencySummary } from './latency.js';
 import {
   type BreakerRef,
@@ -26,6 +26,7 @@ import {
   type Policy,
   retryAfterOf,
 } from './types.js';
+import { contain, operationError } from './user-code.js';
 import { SlidingWindow } from './window.js';
 
 // States as small integers on the hot path; names only at the API edge.
@@ -234,7 +235,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
             ? { name: err.name, message: err.message }
             : { name: typeof err, message: String(err) },
       retryAfter: this.retryAfter,
-      openUntil: state === 'open' ? this._openUntil : null,
+      openUntil: state === 'open' ? this._o.wall.now() + (this._openUntil - now) : null,
       halfOpen: state === 'half-open' ? { inFlight: this._probes, successes: this._probeSuccesses } : null,
       totals: {
         calls: this._calls,
@@ -258,12 +259,19 @@ export class CircuitBreaker implements Policy, BreakerRef {
    * `timeout` or on the caller's `signal`, never because of another call.
    */
   execute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<T> {
+    if (typeof fn !== 'function' || signal !== undefined) {
+      // The caller's mistake, not the upstream's: rejected before admission, counted nowhere.
+      const misuse = operationError(fn, signal, 'execute');
+      if (misuse !== undefined) return Promise.reject(misuse);
+    }
     if (this._code === CLOSED && this._fast) return this._runFast(fn, signal);
     return this._runGuarded(fn, signal);
   }
 
   /** Like `execute`, but rejections and failures come back as `{ ok: false, error }` instead of a throw. */
   tryExecute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<ExecuteResult<T>> {
+    const misuse = operationError(fn, signal, 'tryExecute');
+    if (misuse !== undefined) return Promise.resolve({ ok: false, error: misuse });
     if (this._code !== CLOSED && this._code !== DISABLED) {
       // Decide rejection synchronously so the open-circuit path creates no rejected promise at all.
       const now = this._o.clock.now();
@@ -279,11 +287,21 @@ export class CircuitBreaker implements Policy, BreakerRef {
     );
   }
 
-  /** Wrap a function: the result has the same signature, and every call goes through the breaker. */
-  protect<A extends unknown[], R>(
-    fn: (...args: A) => R | PromiseLike<R>,
-  ): (...args: A) => Promise<Awaited<R>> {
-    return (...args: A) => this.execute(() => fn(...args)) as Promise<Awaited<R>>;
+  /**
+   * Wrap a function: the result has the same signature, and every call goes through the breaker. The
+   * receiver is kept (`obj.m = breaker.protect(obj.m); obj.m()` sees `this === obj`), as are the arguments.
+   * Throws `UsageError` (a TypeError) at once when `fn` is not a function.
+   */
+  protect<This, A extends unknown[], R>(
+    fn: (this: This, ...args: A) => R | PromiseLike<R>,
+  ): (this: This, ...args: A) => Promise<Awaited<R>> {
+    if (typeof fn !== 'function') {
+      throw new UsageError(`protect(fn): fn must be a function, got ${fn === null ? 'null' : typeof fn}`);
+    }
+    const execute = <T>(op: Operation<T>): Promise<T> => this.execute(op);
+    return function protectedCall(this: This, ...args: A): Promise<Awaited<R>> {
+      return execute(() => fn.apply(this, args)) as Promise<Awaited<R>>;
+    };
   }
 
   private async _runFast<T>(fn: Operation<T>, signal: AbortSignal | undefined): Promise<T> {
@@ -297,7 +315,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
       this._settleError(gen, false, err, signal, false, 0);
       throw err;
     }
-    if (this._o.isFailureResult !== undefined && this._isFailureResult(result)) {
+    if (this._o.isFailureResult !== undefined && this._isFailureResult(result, gen, false)) {
       this._onFailure(gen, false, result, 0);
       return result;
     }
@@ -335,12 +353,23 @@ export class CircuitBreaker implements Policy, BreakerRef {
           : await this._withTimeout(fn, signal, this._o.timeout);
     } catch (err) {
       const elapsed = measure ? clock.now() - started : 0;
-      const outcome = this._settleError(gen, probe, err, signal, err instanceof BreakerTimeout, elapsed);
-      if (lease !== null) lease.release(outcome === FAILURE ? 'failure' : 'neutral');
+      let outcome = IGNORED;
+      try {
+        outcome = this._settleError(gen, probe, err, signal, err instanceof BreakerTimeout, elapsed);
+      } finally {
+        if (lease !== null) lease.release(outcome === FAILURE ? 'failure' : 'neutral');
+      }
       throw err instanceof BreakerTimeout ? err.error : err;
     }
     const elapsed = measure ? clock.now() - started : 0;
-    if (this._o.isFailureResult !== undefined && this._isFailureResult(result)) {
+    let failed: boolean;
+    try {
+      failed = this._o.isFailureResult !== undefined && this._isFailureResult(result, gen, probe);
+    } catch (misuse) {
+      lease?.release('neutral');
+      throw misuse;
+    }
+    if (failed) {
       this._onFailure(gen, probe, result, elapsed);
       if (lease !== null) lease.release('failure');
       return result;
@@ -363,12 +392,16 @@ export class CircuitBreaker implements Policy, BreakerRef {
     throw this._reject(this._rejection(this._o.clock.now()));
   }
 
-  /** A throwing `isFailureResult` cannot classify the value: it counts as an ordinary success. */
-  private _isFailureResult(result: unknown): boolean {
+  /**
+   * Whether a resolved value is a failure (`isFailureResult`, compiled by the options: a throw reads as
+   * false). A predicate that returned a promise raises `UsageError`: the call is then recorded as neither.
+   */
+  private _isFailureResult(result: unknown, gen: number, probe: boolean): boolean {
     try {
-      return this._o.isFailureResult!(result) === true;
-    } catch {
-      return false;
+      return this._o.isFailureResult!(result);
+    } catch (misuse) {
+      this._onIgnored(gen, probe, misuse);
+      throw misuse;
     }
   }
 
@@ -448,6 +481,19 @@ export class CircuitBreaker implements Policy, BreakerRef {
       },
       failure: (error?: unknown) => {
         if (!once()) return;
+        let ignored: boolean;
+        try {
+          // Classified like `execute` (exclude / include / policy rejections); no error = a plain failure.
+          ignored = error !== undefined && this._ignores(gen, admitted, error, undefined);
+        } catch (misuse) {
+          lease?.release('neutral');
+          throw misuse;
+        }
+        if (ignored) {
+          this._onIgnored(gen, admitted, error);
+          lease?.release('neutral');
+          return;
+        }
         this._onFailure(gen, admitted, error, clock.now() - started);
         lease?.release('failure');
       },
@@ -555,7 +601,8 @@ export class CircuitBreaker implements Policy, BreakerRef {
     if (list === undefined || list.length === 0) return;
     for (const handler of list) {
       try {
-        (handler as unknown as (x: unknown, y: unknown) => void)(a, b);
+        // An async handler's rejection is contained like a throw.
+        contain((handler as unknown as (x: unknown, y: unknown) => unknown)(a, b));
       } catch {
         // A listener's exception must never break the call or the state machine.
       }
@@ -592,7 +639,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
     ) {
       // A probe that never settles counts as failed; its late result is stale (new generation).
       const error = new TimeoutError(this._o.halfOpenTimeout);
-      this._countFailure(error, now);
+      this._countFailure(error);
       this._timeouts++;
       this._transition(OPEN, error, now, 'probe');
       this._emit('failure', error, undefined);
@@ -633,17 +680,31 @@ export class CircuitBreaker implements Policy, BreakerRef {
       this._onFailure(gen, probe, (err as BreakerTimeout).error, elapsed);
       return FAILURE;
     }
-    if (
-      signal?.aborted || // the caller gave up: the provider did nothing wrong
-      isPolicyRejection(err) ||
-      matchesAny(this._o.exclude, err) ||
-      (this._o.include !== undefined && !matchesAny(this._o.include, err))
-    ) {
+    if (this._ignores(gen, probe, err, signal)) {
       this._onIgnored(gen, probe, err);
       return IGNORED;
     }
     this._onFailure(gen, probe, err, elapsed);
     return FAILURE;
+  }
+
+  /**
+   * Whether an error counts neither way: the caller's own abort, a policy's rejection, an excluded error,
+   * or one outside `include`. A predicate that returned a promise raises `UsageError`; the call is then
+   * recorded as neither before it propagates.
+   */
+  private _ignores(gen: number, probe: boolean, err: unknown, signal: AbortSignal | undefined): boolean {
+    try {
+      return (
+        signal?.aborted === true || // the caller gave up: the provider did nothing wrong
+        isPolicyRejection(err) ||
+        matchesAny(this._o.exclude, err) ||
+        (this._o.include !== undefined && !matchesAny(this._o.include, err))
+      );
+    } catch (misuse) {
+      this._onIgnored(gen, probe, err);
+      throw misuse;
+    }
   }
 
   private _onIgnored(gen: number, probe: boolean, err: unknown): void {
@@ -690,7 +751,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
     const now = this._o.clock.now();
     if (probe && this._code === HALF_OPEN) this._advance(now);
     this._latency?.record(elapsed);
-    this._countFailure(err, now);
+    this._countFailure(err);
     if (gen === this._gen) {
       if (this._code === CLOSED) {
         if (this._failTimes !== undefined) {
@@ -713,9 +774,9 @@ export class CircuitBreaker implements Policy, BreakerRef {
     this._emit('failure', err, this._latency === undefined ? undefined : elapsed);
   }
 
-  private _countFailure(err: unknown, now: number): void {
+  private _countFailure(err: unknown): void {
     this._failures++;
-    this._lastFailureAt = now;
+    this._lastFailureAt = this._o.wall.now(); // reported: epoch ms (durations use the monotonic clock)
     this._lastError = err;
   }
 
@@ -752,13 +813,8 @@ export class CircuitBreaker implements Policy, BreakerRef {
   private _shouldTrip(now: number): boolean {
     const o = this._o;
     const counts = this._counts(now);
-    if (o.shouldTrip !== undefined) {
-      try {
-        return o.shouldTrip(counts) === true;
-      } catch {
-        return false;
-      }
-    }
+    // A throwing rule reads as false; one that returned a promise raises UsageError (see options).
+    if (o.shouldTrip !== undefined) return o.shouldTrip(counts);
     if (o.consecutiveRule && counts.consecutiveFailures >= o.failMax) return true;
     const w = o.window;
     if (w === undefined || counts.windowCalls < w.minimumCalls) return false;

@@ -91,7 +91,20 @@ export class RetryBudgetExhaustedError extends Error {
   }
 }
 
-/** Errors raised by the policies themselves rather than by the protected call: never upstream failures. */
+/**
+ * Errors raised by the policies themselves rather than by the protected call (an open circuit, a full
+ * bulkhead, a `UsageError` about the caller's code): never upstream failures.
+ */
 export function isPolicyRejection(err: unknown): boolean {
-  return err instanceof CircuitOpenError || err instanceof BulkheadRejectedError;
+  return err instanceof CircuitOpenError || err instanceof BulkheadRejectedError || err instanceof UsageError;
+}
+
+/**
+ * The library was used wrongly (`execute` given something that is not a function, a predicate that returned
+ * a promise, …): a `TypeError` with `code: 'ERR_TRIPSWITCH_USAGE'`. It describes the caller's code, not the
+ * upstream, so breakers never count it as a failure and retries never retry it (`retryable: false`).
+ */
+export class UsageError extends TypeError {
+  readonly code = 'ERR_TRIPSWITCH_USAGE';
+  readonly retryable = false;
 }

@@ -1,5 +1,6 @@
 import { memoryStore, type StateStore } from './store.js';
-import { type CircuitState, type Clock, systemClock } from './types.js';
+import { type CircuitState, type Clock, monotonicClock, systemClock } from './types.js';
+import { checkSyncPredicate, contain, syncAnswer } from './user-code.js';
 
 /** What a breaker's `openDuration` function is told when it picks the length of the next OPEN period. */
 export interface OpenDurationContext {
@@ -133,7 +134,10 @@ export interface ResolvedOptions {
   readonly maxRetryAfter: number;
   readonly recordLatency: boolean;
   readonly listeners: readonly CircuitBreakerListener[];
+  /** Measures durations: the injected clock, else the monotonic clock (immune to system clock steps). */
   readonly clock: Clock;
+  /** Stamps reported times (`lastFailureAt`, `stats().openUntil`): the injected clock, else `Date.now`. */
+  readonly wall: Clock;
   readonly store: StateStore;
   readonly disabled: boolean;
 }
@@ -203,6 +207,7 @@ export function resolveOptions(options: CircuitBreakerOptions = {}): ResolvedOpt
     openDuration = (ctx) => {
       try {
         const ms = user(ctx);
+        contain(ms); // a promise is not a duration; its rejection must not go unhandled
         return isNumber(ms) && ms >= 0 ? ms : DEFAULTS.openDuration;
       } catch {
         return DEFAULTS.openDuration; // a throwing function must not leave the circuit half-transitioned
@@ -272,14 +277,16 @@ export function resolveOptions(options: CircuitBreakerOptions = {}): ResolvedOpt
     halfOpenTimeout,
     timeout,
     window,
-    shouldTrip: o.shouldTrip === undefined ? undefined : fn('shouldTrip', o.shouldTrip),
-    exclude: o.exclude === undefined ? [] : compileMatchers(matchers('exclude', o.exclude)),
-    include: o.include === undefined ? undefined : compileMatchers(matchers('include', o.include)),
-    isFailureResult: o.isFailureResult === undefined ? undefined : fn('isFailureResult', o.isFailureResult),
+    shouldTrip: o.shouldTrip === undefined ? undefined : predicate('shouldTrip', o.shouldTrip),
+    exclude: o.exclude === undefined ? [] : compileMatchers(matchers('exclude', o.exclude), 'exclude'),
+    include: o.include === undefined ? undefined : compileMatchers(matchers('include', o.include), 'include'),
+    isFailureResult:
+      o.isFailureResult === undefined ? undefined : predicate('isFailureResult', o.isFailureResult),
     maxRetryAfter: duration('maxRetryAfter', o.maxRetryAfter ?? DEFAULTS.maxRetryAfter, true),
     recordLatency: o.recordLatency ?? sc !== undefined,
     listeners,
-    clock: clock ?? systemClock,
+    clock: clock ?? monotonicClock,
+    wall: clock ?? systemClock,
     store,
     disabled: o.disabled === true,
   };
@@ -294,20 +301,32 @@ function isClass(m: ErrorMatcher): boolean {
   );
 }
 
-export function compileMatchers(list: readonly ErrorMatcher[]): ErrorTest[] {
-  return list.map((m): ErrorTest => {
+/**
+ * A user predicate made safe to call on the hot path: a throw reads as `false` (it cannot decide), a
+ * returned promise raises `UsageError` naming the option (it would otherwise read as truthy). An `async`
+ * function is refused here, at construction.
+ */
+function predicate<A>(name: string, value: unknown): (arg: A) => boolean {
+  const test = fn<(arg: A) => unknown>(name, value);
+  checkSyncPredicate(name, test);
+  return (arg) => {
+    let answer: unknown;
+    try {
+      answer = test(arg);
+    } catch {
+      return false;
+    }
+    return syncAnswer(name, answer) === true;
+  };
+}
+
+export function compileMatchers(list: readonly ErrorMatcher[], name = 'matcher'): ErrorTest[] {
+  return list.map((m, i): ErrorTest => {
     if (isClass(m)) {
       const cls = m as abstract new (...args: never[]) => unknown;
       return (err) => err instanceof cls;
     }
-    const predicate = m as (err: unknown) => boolean;
-    return (err) => {
-      try {
-        return predicate(err) === true;
-      } catch {
-        return false; // a predicate that throws cannot classify this error
-      }
-    };
+    return predicate(`${name}[${i}]`, m);
   });
 }
 

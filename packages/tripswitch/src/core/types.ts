@@ -1,11 +1,26 @@
 /** Shared vocabulary of the library: every policy, the breaker and the stores speak these types. */
 
-/** A source of time in milliseconds. `Date.now` by default; `ManualClock` in tests. */
+/**
+ * A source of time in milliseconds. By default durations are measured on `monotonicClock` and reported
+ * timestamps come from `systemClock`; an injected clock (`ManualClock` in tests) drives both.
+ */
 export interface Clock {
   now(): number;
 }
 
+/** The system's wall clock, `Date.now()`: epoch ms, but it steps when the system time is set. */
 export const systemClock: Clock = { now: () => Date.now() };
+
+// Epoch ms of the monotonic clock's zero, read once: `monotonicClock` starts out equal to Date.now().
+const MONOTONIC_EPOCH = Date.now() - performance.now();
+
+/**
+ * The default clock for durations (open period, `failWindow`, sliding windows, `halfOpenTimeout`, retry
+ * budgets, chaos outage windows): `performance.now()`, which never steps, offset so that it read as epoch
+ * ms when the library loaded. A later step of the system clock (NTP, an operator, a VM resume) moves
+ * `Date.now()` but not this clock, so it changes no duration.
+ */
+export const monotonicClock: Clock = { now: () => MONOTONIC_EPOCH + performance.now() };
 
 /**
  * What a protected function receives. `signal` is aborted when this call must stop (its own timeout,

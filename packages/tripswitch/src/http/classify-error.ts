@@ -1,5 +1,9 @@
-/** Classifying whatever a fetch/undici/node:http call threw: status errors, timeouts, socket errors. */
-import { BulkheadRejectedError, CircuitOpenError, TimeoutError } from '../core/errors.js';
+/**
+ * Classifying whatever an HTTP client threw: status errors, timeouts, socket errors. Knows the shapes of
+ * fetch / undici, got, axios, ky, ofetch, node-fetch, the openai SDK and @huggingface/inference (README
+ * "HTTP classification" has the table); a shape it does not know is `unknown`, never a success.
+ */
+import { isPolicyRejection, TimeoutError } from '../core/errors.js';
 import { HttpStatusError } from './errors.js';
 import type { HeadersLike } from './headers.js';
 import { classifyStatus } from './status.js';
@@ -34,37 +38,113 @@ const BY_CODE: ReadonlyMap<string, HttpClassification> = new Map([
   ['ENETDOWN', NETWORK],
   ['EHOSTDOWN', NETWORK],
   ['UND_ERR_ABORTED', ABORTED],
+  // axios: a request that reached no server (no errno on the error), and a cancelled request (got too).
+  ['ERR_NETWORK', NETWORK],
+  ['ERR_CANCELED', ABORTED],
 ]);
 
-/** Errors from other HTTP clients that carry a status (OpenAI SDK, got, axios): classify by that. */
+/**
+ * Errors recognised by their class name where `name` and `code` say nothing: the openai SDK's classes all
+ * have `name === 'Error'`.
+ */
+const BY_CLASS: ReadonlyMap<string, HttpClassification> = new Map([
+  ['APIConnectionTimeoutError', TIMEOUT], // openai: the SDK's own timeout
+  ['APIUserAbortError', ABORTED], // openai: the caller's signal
+]);
+/** Classes that mean "no response", whose `cause` (if any) says more: a network failure otherwise. */
+const NO_RESPONSE_CLASSES: ReadonlySet<string> = new Set(['APIConnectionError']);
+
+function record(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+}
+
+/** Class names along the prototype chain (most derived first), bounded. */
+function classNames(err: object): string[] {
+  const names: string[] = [];
+  let proto: unknown = Object.getPrototypeOf(err);
+  for (let i = 0; i < 6 && proto !== null && proto !== Object.prototype; i++) {
+    const ctor = (proto as { constructor?: { name?: unknown } }).constructor;
+    if (typeof ctor?.name === 'string') names.push(ctor.name);
+    proto = Object.getPrototypeOf(proto);
+  }
+  return names;
+}
+
+function validStatus(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 100 && value <= 599
+    ? value
+    : undefined;
+}
+
+/** A body we can read synchronously: text or an already parsed JSON value (never a stream or a buffer). */
+function readableBody(value: unknown): unknown {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value;
+  const proto = typeof value === 'object' && value !== null ? Object.getPrototypeOf(value) : undefined;
+  return proto === Object.prototype || proto === null ? value : undefined;
+}
+
+/**
+ * Errors of HTTP clients that carry the response's status, wherever each client puts it:
+ * - `err.status` / `err.statusCode`: openai `APIError`, ofetch `FetchError`, axios ≥ 1.7;
+ * - `err.response.status`: axios, ky `HTTPError` (a fetch `Response`);
+ * - `err.response.statusCode`: got `HTTPError` (a node-style `IncomingMessage`);
+ * - `err.httpResponse.status`: @huggingface/inference `InferenceClientProviderApiError`.
+ * Headers and body come from the same place when the client kept them (body only when readable without
+ * I/O: text or parsed JSON).
+ */
 function fromStatusLike(e: Record<string, unknown>): HttpClassification | undefined {
-  const response =
-    typeof e.response === 'object' && e.response !== null
-      ? (e.response as Record<string, unknown>)
-      : undefined;
-  const status = e.status ?? e.statusCode ?? response?.status;
-  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599)
-    return undefined;
-  const headers = (e.headers ?? response?.headers) as HeadersLike | undefined;
-  // The OpenAI SDK keeps the body's `error` member as `.error`; axios keeps the body as `response.data`.
-  const body = e.body ?? response?.data ?? (e.error === undefined ? undefined : { error: e.error });
-  return classifyStatus(status, typeof headers === 'object' ? headers : undefined, body);
+  const response = record(e.response);
+  const hf = record(e.httpResponse);
+  const status =
+    validStatus(e.status) ??
+    validStatus(e.statusCode) ??
+    validStatus(response?.status) ??
+    validStatus(response?.statusCode) ??
+    validStatus(hf?.status);
+  if (status === undefined) return undefined;
+  const headers = record(e.headers) ?? record(response?.headers) ?? record(hf?.headers);
+  // openai keeps the body's `error` member as `.error`; ofetch the parsed body as `.data`; axios as
+  // `response.data`; got the text as `response.body`; HF as `httpResponse.body`.
+  const body =
+    readableBody(e.body) ??
+    readableBody(e.data) ??
+    readableBody(response?.data) ??
+    readableBody(response?.body) ??
+    readableBody(hf?.body) ??
+    (e.error === undefined ? undefined : { error: e.error });
+  return classifyStatus(status, headers as HeadersLike | undefined, body);
 }
 
 function direct(err: unknown): HttpClassification | undefined {
   if (err instanceof HttpStatusError) return err.classification;
   if (err instanceof TimeoutError) return TIMEOUT;
-  if (err instanceof CircuitOpenError || err instanceof BulkheadRejectedError) return UNKNOWN;
+  if (isPolicyRejection(err)) return UNKNOWN; // an open circuit, a full bulkhead, the caller's misuse
   if (typeof err !== 'object' || err === null) return undefined;
   const e = err as Record<string, unknown>;
-  // DOMExceptions from AbortSignal.timeout() / controller.abort() are recognised by name.
+  // DOMExceptions from AbortSignal.timeout() / controller.abort() are recognised by name, as are ky's and
+  // got's TimeoutError.
   if (e.name === 'TimeoutError') return TIMEOUT;
   if (e.name === 'AbortError') return ABORTED;
   if (typeof e.code === 'string') {
+    // axios reports its own timeout as ECONNABORTED (ETIMEDOUT with `transitional.clarifyTimeoutError`).
+    if (e.code === 'ECONNABORTED' && e.isAxiosError === true) return TIMEOUT;
     const byCode = BY_CODE.get(e.code);
     if (byCode !== undefined) return byCode;
   }
-  return fromStatusLike(e);
+  const byStatus = fromStatusLike(e);
+  if (byStatus !== undefined) return byStatus;
+  for (const name of classNames(e)) {
+    const byClass = BY_CLASS.get(name);
+    if (byClass !== undefined) return byClass;
+  }
+  return undefined;
+}
+
+/** A client's "no response" error without a recognisable cause is still a network failure. */
+function noResponse(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  return classNames(err).some((name) => NO_RESPONSE_CLASSES.has(name));
 }
 
 const MAX_DEPTH = 8;
@@ -100,6 +180,7 @@ export function classifyError(err: unknown): HttpClassification {
   const found = search(err, 0, new Set());
   if (found !== undefined) return found;
   if (err instanceof TypeError && err.message === 'fetch failed') return NETWORK;
+  if (noResponse(err)) return NETWORK;
   return UNKNOWN;
 }
 

@@ -4,5 +4,5 @@ export { HttpStatusError, type HttpStatusErrorOptions } from './errors.js';
 export { getHeader, type HeadersLike, headerRecord } from './headers.js';
 export { parseRetryAfter, parseRetryAfterValue } from './retry-after.js';
 export { classifyResponse, classifyStatus } from './status.js';
-export { type ThrowForStatusOptions, throwForStatus } from './throw-for-status.js';
+export { type ResponseLike, type ThrowForStatusOptions, throwForStatus } from './throw-for-status.js';
 export type { FailureReason, HttpClassification } from './types.js';

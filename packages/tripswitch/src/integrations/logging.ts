@@ -20,22 +20,23 @@ function describe(err: unknown): { name: string; message: string } {
 export function loggingListener(logger: LoggerLike): CircuitBreakerListener {
   return {
     stateChange(b, from, to) {
-      logger.warn(
+      return logger.warn(
         { breaker: b.name, from, to, failCount: b.failCount },
         `circuit ${b.name}: ${from} -> ${to}`,
       );
     },
     failure(b, err) {
-      logger.error(
+      return logger.error(
         { breaker: b.name, state: b.state, failCount: b.failCount, err: describe(err) },
         `circuit ${b.name}: call failed`,
       );
     },
     storeStatus(b, status, err) {
       const entry = { breaker: b.name, store: status, err: err === undefined ? undefined : describe(err) };
-      if (status === 'degraded')
-        logger.warn(entry, `circuit ${b.name}: state store unreachable, using local state`);
-      else logger.info(entry, `circuit ${b.name}: state store reconnected`);
+      // Returned so that the breaker contains an async logger's rejection like any listener's.
+      return status === 'degraded'
+        ? logger.warn(entry, `circuit ${b.name}: state store unreachable, using local state`)
+        : logger.info(entry, `circuit ${b.name}: state store reconnected`);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { BulkheadRejectedError } from '../core/errors.js';
 import type { Operation, Policy } from '../core/types.js';
-import { checkNumber, contextFor, invoke } from './internal.js';
+import { checkNumber, contextFor, invoke, misuseOf } from './internal.js';
 
 export interface BulkheadOptions {
   /** Operations allowed to run at once, >= 1. */
@@ -52,6 +52,8 @@ export class BulkheadPolicy implements Policy {
   }
 
   execute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<T> {
+    const misuse = misuseOf(fn, signal, 'bulkhead.execute');
+    if (misuse !== undefined) return Promise.reject(misuse);
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#running < this.maxConcurrent) {
       this.#running++;

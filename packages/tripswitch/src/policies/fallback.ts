@@ -1,5 +1,6 @@
 import type { CallContext, Operation } from '../core/types.js';
-import { checkFunction, contextFor, invoke } from './internal.js';
+import { syncAnswer } from '../core/user-code.js';
+import { checkFunction, contextFor, invoke, misuseOf } from './internal.js';
 
 /** Computes the substitute result from the failure (`reason`) and the caller's context. */
 export type FallbackProducer<R> = (reason: unknown, ctx: CallContext) => R | PromiseLike<R>;
@@ -30,10 +31,16 @@ export class FallbackPolicy<R> {
   }
 
   execute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<T | R> {
+    const misuse = misuseOf(fn, signal, 'fallback.execute');
+    if (misuse !== undefined) return Promise.reject(misuse);
     if (signal?.aborted) return Promise.reject(signal.reason);
     const ctx = contextFor(signal, 1);
     return invoke(fn, ctx).then(undefined, (reason: unknown) => {
-      if (signal?.aborted || (this.#when !== undefined && !this.#when(reason))) throw reason;
+      if (
+        signal?.aborted ||
+        (this.#when !== undefined && syncAnswer('fallback when', this.#when(reason)) !== true)
+      )
+        throw reason;
       return this.#producer === undefined ? (this.#value as R) : this.#producer(reason, ctx);
     });
   }

@@ -1,5 +1,7 @@
 /** Helpers shared by the policies. Internal: not re-exported from the package. */
+import type { UsageError } from '../core/errors.js';
 import { type CallContext, defaultContext, neverAbortedSignal } from '../core/types.js';
+import { operationError } from '../core/user-code.js';
 
 /** setTimeout's delay is a signed 32-bit integer; larger values fire at once. */
 export const MAX_DELAY_MS = 2_147_483_647;
@@ -8,6 +10,11 @@ export const MAX_DELAY_MS = 2_147_483_647;
 export function contextFor(signal: AbortSignal | undefined, attempt: number): CallContext {
   if (attempt === 1 && (signal === undefined || signal === neverAbortedSignal)) return defaultContext;
   return { signal: signal ?? neverAbortedSignal, attempt };
+}
+
+/** The caller's mistake in `execute(fn, signal)` (not a function, not a signal), or undefined. */
+export function misuseOf(fn: unknown, signal: unknown, where: string): UsageError | undefined {
+  return typeof fn === 'function' && signal === undefined ? undefined : operationError(fn, signal, where);
 }
 
 /** Runs `fn` and always returns a promise, turning a synchronous throw into a rejection. */

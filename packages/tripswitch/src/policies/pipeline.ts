@@ -1,6 +1,6 @@
 import type { CallContext, Operation, Policy } from '../core/types.js';
 import type { FallbackPolicy } from './fallback.js';
-import { contextFor, invoke } from './internal.js';
+import { contextFor, invoke, misuseOf } from './internal.js';
 
 /** What `pipeline` accepts: any `Policy` (breaker, timeout, retry, bulkhead, chaos…), a fallback, a pipeline. */
 export type PipelineMember = Policy | FallbackPolicy<unknown> | PipelinePolicy<unknown>;
@@ -42,6 +42,8 @@ export class PipelinePolicy<R = never> {
   }
 
   execute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<T | R> {
+    const misuse = misuseOf(fn, signal, 'pipeline.execute');
+    if (misuse !== undefined) return Promise.reject(misuse);
     const layers = this.policies;
     const last = layers.length - 1;
     if (last < 0) return signal?.aborted ? Promise.reject(signal.reason) : invoke(fn, contextFor(signal, 1));

@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from '../core/types.js';
+import { type Clock, monotonicClock } from '../core/types.js';
 import { checkNumber, MAX_DELAY_MS } from './internal.js';
 
 export interface RetryBudgetOptions {
@@ -42,7 +42,7 @@ export class RetryBudget {
     this.ratio = checkNumber('budget.ratio', options.ratio, 0, 10);
     this.minPerSecond = checkNumber('budget.minPerSecond', options.minPerSecond ?? 1, 0, 1e9);
     this.window = checkNumber('budget.window', options.window ?? 10_000, BUCKETS, MAX_DELAY_MS);
-    this.#clock = options.clock ?? systemClock;
+    this.#clock = options.clock ?? monotonicClock;
     this.#bucketMs = this.window / BUCKETS;
     this.#reserve = (this.minPerSecond * this.window) / 1000;
     this.#index = Math.floor(this.#clock.now() / this.#bucketMs);

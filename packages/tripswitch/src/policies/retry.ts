@@ -1,13 +1,14 @@
 import { BulkheadRejectedError, CircuitOpenError, RetryBudgetExhaustedError } from '../core/errors.js';
 import {
   type Clock,
+  monotonicClock,
   neverAbortedSignal,
   type Operation,
   type Policy,
   retryAfterOf,
-  systemClock,
 } from '../core/types.js';
-import { checkFunction, checkNumber, contextFor, invoke, MAX_DELAY_MS, sleep } from './internal.js';
+import { checkSyncPredicate, notify, syncAnswer } from '../core/user-code.js';
+import { checkFunction, checkNumber, contextFor, invoke, MAX_DELAY_MS, misuseOf, sleep } from './internal.js';
 import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 
 /**
@@ -57,7 +58,7 @@ export interface RetryOptions {
   readonly honorRetryAfter?: boolean;
   /** Longest `retryAfter` hint worth waiting for, in ms; a longer one ends the loop with the error. Default 30_000. */
   readonly maxRetryAfter?: number;
-  /** Called before each retry sleep (for logs and metrics). Exceptions it throws are ignored. */
+  /** Called before each retry sleep (for logs and metrics). A throw or a rejected promise from it is ignored. */
   readonly onRetry?: (info: RetryInfo) => void;
   /** Time source for the budget window. */
   readonly clock?: Clock;
@@ -121,9 +122,12 @@ export class RetryPolicy implements Policy {
     else
       this.budget = new RetryBudget({
         ...options.budget,
-        clock: options.budget.clock ?? options.clock ?? systemClock,
+        clock: options.budget.clock ?? options.clock ?? monotonicClock,
       });
-    if (options.shouldRetry !== undefined) checkFunction('retry shouldRetry', options.shouldRetry);
+    if (options.shouldRetry !== undefined) {
+      checkFunction('retry shouldRetry', options.shouldRetry);
+      checkSyncPredicate('retry shouldRetry', options.shouldRetry);
+    }
     this.#shouldRetry = options.shouldRetry;
     this.#retryOnCircuitOpen = options.retryOnCircuitOpen ?? false;
     this.#honorRetryAfter = options.honorRetryAfter ?? true;
@@ -140,6 +144,8 @@ export class RetryPolicy implements Policy {
   }
 
   async execute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<T> {
+    const misuse = misuseOf(fn, signal, 'retry.execute');
+    if (misuse !== undefined) throw misuse;
     if (signal?.aborted) throw signal.reason;
     const { budget } = this;
     budget?.recordCall();
@@ -159,13 +165,8 @@ export class RetryPolicy implements Policy {
           }
         }
         if (budget !== undefined && !budget.tryAcquire()) throw new RetryBudgetExhaustedError(err);
-        if (this.#onRetry !== undefined) {
-          try {
-            this.#onRetry({ error: err, attempt, delay });
-          } catch {
-            // An observer must not change the outcome of the call.
-          }
-        }
+        // An observer (sync or async) must not change the outcome of the call.
+        if (this.#onRetry !== undefined) notify(this.#onRetry, { error: err, attempt, delay });
         await sleep(delay, signal ?? neverAbortedSignal);
       }
     }
@@ -199,7 +200,10 @@ export class RetryPolicy implements Policy {
     ) {
       return false;
     }
-    return this.#shouldRetry === undefined || this.#shouldRetry(err, attempt);
+    return (
+      this.#shouldRetry === undefined ||
+      syncAnswer('retry shouldRetry', this.#shouldRetry(err, attempt)) === true
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 import { TimeoutError } from '../core/errors.js';
 import type { Operation, Policy } from '../core/types.js';
-import { checkNumber, invoke, MAX_DELAY_MS } from './internal.js';
+import { checkNumber, invoke, MAX_DELAY_MS, misuseOf } from './internal.js';
 
 /**
  * - `aggressive`: reject with `TimeoutError` the moment the time is up (and abort the call's signal); the
@@ -37,6 +37,8 @@ export class TimeoutPolicy implements Policy {
   }
 
   execute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<T> {
+    const misuse = misuseOf(fn, signal, 'timeout.execute');
+    if (misuse !== undefined) return Promise.reject(misuse);
     if (signal?.aborted) return Promise.reject(signal.reason);
     const { ms } = this;
     const aggressive = this.strategy === 'aggressive';

@@ -1,6 +1,7 @@
 import { Counter, register as defaultRegister, Gauge, Histogram, type Registry } from 'prom-client';
 import type { CircuitBreaker } from '../core/breaker.js';
 import type { CircuitState } from '../core/types.js';
+import type { BreakerRegistry } from '../registry.js';
 
 export interface BreakerMetricsOptions {
   /** prom-client registry to register the metrics in. Default: prom-client's global registry. */
@@ -20,6 +21,10 @@ export const STATE_VALUES: Readonly<Record<CircuitState, number>> = {
   disabled: 4,
 };
 
+const STATES = Object.keys(STATE_VALUES) as CircuitState[];
+const OUTCOMES = ['success', 'failure', 'rejected', 'ignored'] as const;
+const TIMED_OUTCOMES = ['success', 'failure'] as const;
+
 /**
  * Prometheus metrics for any number of breakers. Kept apart from the state machine: it only listens to
  * events, and reads `state` when Prometheus scrapes (which also performs a due OPEN -> HALF-OPEN move).
@@ -27,6 +32,9 @@ export const STATE_VALUES: Readonly<Record<CircuitState, number>> = {
  * Metrics (label `breaker_name`): `_state` gauge, `_failures_total`, `_openings_total`, `_rejections_total`,
  * `_calls_total{outcome}`, `_state_changes_total{from,to}`, `_store_degraded` gauge, `_call_duration_seconds`
  * histogram (filled when the breaker measures latency: `recordLatency: true`).
+ *
+ * A breaker's series live exactly as long as it is tracked: `track()`'s stop function (and a registry
+ * eviction or deletion, with `trackRegistry`) removes every label set carrying its name.
  */
 export class BreakerMetrics {
   readonly #breakers = new Map<string, CircuitBreaker>();
@@ -37,13 +45,15 @@ export class BreakerMetrics {
   readonly #calls: Counter<'breaker_name' | 'outcome'>;
   readonly #changes: Counter<'breaker_name' | 'from' | 'to'>;
   readonly #duration: Histogram<'breaker_name' | 'outcome'>;
+  readonly #stateGauge: Gauge<'breaker_name'>;
+  readonly #degradedGauge: Gauge<'breaker_name'>;
 
   constructor(options: BreakerMetricsOptions = {}) {
     const registers = [options.register ?? defaultRegister];
     const p = options.prefix ?? 'circuit_breaker';
     const labelNames = ['breaker_name'] as const;
     const breakers = this.#breakers;
-    new Gauge({
+    this.#stateGauge = new Gauge({
       name: `${p}_state`,
       help: 'Circuit state: 0 closed, 1 open, 2 half-open, 3 isolated, 4 disabled',
       labelNames,
@@ -52,7 +62,7 @@ export class BreakerMetrics {
         for (const [name, b] of breakers) this.set({ breaker_name: name }, STATE_VALUES[b.state]);
       },
     });
-    new Gauge({
+    this.#degradedGauge = new Gauge({
       name: `${p}_store_degraded`,
       help: '1 when the breaker state store (e.g. Redis) is unreachable and the breaker runs on local state',
       labelNames,
@@ -104,7 +114,10 @@ export class BreakerMetrics {
   /** Start reporting a breaker; returns the function that stops. Tracking the same name twice replaces it. */
   track(breaker: CircuitBreaker): () => void {
     const name = breaker.name;
-    this.#detach.get(name)?.();
+    // Replacing: the previous tracking stops listening, but the series stay (they are this name's).
+    const previous = this.#detach.get(name);
+    this.#detach.delete(name);
+    previous?.();
     const labels = { breaker_name: name };
     // Zero-initialise so dashboards see the series before the first event.
     this.#failures.inc(labels, 0);
@@ -131,12 +144,54 @@ export class BreakerMetrics {
       },
     });
     this.#breakers.set(name, breaker);
+    let stopped = false;
     const stop = () => {
+      if (stopped) return;
+      stopped = true;
       detach();
-      if (this.#breakers.get(name) === breaker) this.#breakers.delete(name);
+      // A replaced tracking (same name tracked again) must not delete the new one's series.
+      if (this.#detach.get(name) !== stop) return;
+      this.#breakers.delete(name);
       this.#detach.delete(name);
+      this.#forget(name);
     };
     this.#detach.set(name, stop);
     return stop;
+  }
+
+  /** Stop reporting the breaker called `name` (removing its series); false if it was not tracked. */
+  untrack(name: string): boolean {
+    const stop = this.#detach.get(name);
+    stop?.();
+    return stop !== undefined;
+  }
+
+  /**
+   * Track every breaker of a registry, those it holds now and those it creates later, and untrack each one it
+   * evicts or deletes (its series go with it). Returns the function that stops following the registry.
+   */
+  trackRegistry(registry: BreakerRegistry): () => void {
+    for (const breaker of registry.list()) this.track(breaker);
+    const offCreate = registry.onCreate((breaker) => this.track(breaker));
+    const offRemove = registry.onRemove((breaker) => {
+      if (this.#breakers.get(breaker.name) === breaker) this.untrack(breaker.name);
+    });
+    return () => {
+      offCreate();
+      offRemove();
+    };
+  }
+
+  /** Removes every label set of `name` from every metric (prom-client removes exact label sets only). */
+  #forget(name: string): void {
+    const labels = { breaker_name: name };
+    this.#stateGauge.remove(labels);
+    this.#degradedGauge.remove(labels);
+    this.#failures.remove(labels);
+    this.#openings.remove(labels);
+    this.#rejections.remove(labels);
+    for (const outcome of OUTCOMES) this.#calls.remove({ ...labels, outcome });
+    for (const outcome of TIMED_OUTCOMES) this.#duration.remove({ ...labels, outcome });
+    for (const from of STATES) for (const to of STATES) this.#changes.remove({ ...labels, from, to });
   }
 }

@@ -10,10 +10,11 @@ import {
   type CallContext,
   type Clock,
   defaultContext,
+  monotonicClock,
   type Operation,
   type Policy,
-  systemClock,
 } from '../core/types.js';
+import { operationError, syncAnswer } from '../core/user-code.js';
 import { HttpStatusError } from '../http/errors.js';
 
 export type ChaosFault = 'error' | 'outage';
@@ -54,7 +55,10 @@ export interface ChaosOptions {
   readonly hangRate?: number;
   /** Outage windows on `clock`, or a predicate of the clock's time. */
   readonly outages?: readonly ChaosOutage[] | ((now: number) => boolean);
-  /** Time source for outage windows (default `Date.now`). */
+  /**
+   * Time source for outage windows (default `monotonicClock`: epoch ms at start-up that never step with the
+   * system clock, so a window set from `Date.now()` keeps its length).
+   */
   readonly clock?: Clock;
   /** Source of randomness in [0, 1) (default `Math.random`; see `seededRandom`). */
   readonly random?: () => number;
@@ -126,7 +130,7 @@ function resolve(o: ChaosOptions): Config {
   checkFunction('error', error);
   const random = o.random ?? Math.random;
   checkFunction('random', random);
-  const clock = o.clock ?? systemClock;
+  const clock = o.clock ?? monotonicClock;
   if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
     throw new TypeError('chaos: clock must be an object with a now() method');
   }
@@ -270,7 +274,7 @@ export class ChaosPolicy implements Policy {
   inOutage(now: number = this.#config.clock.now()): boolean {
     const outages = this.#config.outages;
     if (outages === undefined) return false;
-    if (typeof outages === 'function') return outages(now);
+    if (typeof outages === 'function') return syncAnswer('chaos outages', outages(now)) === true;
     for (const w of outages) if (now >= w.start && now < w.end) return true;
     return false;
   }
@@ -291,6 +295,8 @@ export class ChaosPolicy implements Policy {
   }
 
   async execute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<T> {
+    const misuse = operationError(fn, signal, 'chaos.execute');
+    if (misuse !== undefined) throw misuse;
     const c = this.#config;
     this.#calls++;
     const ctx: CallContext = signal === undefined ? defaultContext : { signal, attempt: 1 };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Registry } from 'prom-client';
-import { CircuitBreaker, loggingListener } from 'tripswitch';
+import { BreakerRegistry, CircuitBreaker, loggingListener } from 'tripswitch';
 import { BreakerMetrics } from 'tripswitch/prometheus';
 import { ManualClock } from '../../src/testing/manual-clock.js';
 
@@ -63,4 +63,69 @@ test('loggingListener logs state changes at warn and failures at error with name
   assert.ok(change, 'the state change was logged at warn');
   assert.equal(change.obj.from, 'closed');
   assert.equal(change.obj.to, 'open');
+});
+
+describe('series do not outlive their breaker (issue 12, item 8)', () => {
+  async function seriesOf(register: Registry, name: string): Promise<string[]> {
+    const text = await register.metrics();
+    return text.split('\n').filter((l) => l.includes(`breaker_name="${name}"`));
+  }
+
+  async function exercise(breaker: CircuitBreaker): Promise<void> {
+    await breaker.execute(() => 'ok');
+    await breaker.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+    await breaker.execute(() => 'rejected?').catch(() => {});
+  }
+
+  test("track()'s stop function removes every label set of that breaker, and only those", async () => {
+    const register = new Registry();
+    const metrics = new BreakerMetrics({ register });
+    const gone = new CircuitBreaker({ name: 'gone', failMax: 1, recordLatency: true });
+    const kept = new CircuitBreaker({ name: 'kept', failMax: 1, recordLatency: true });
+    const stop = metrics.track(gone);
+    metrics.track(kept);
+    await exercise(gone);
+    await exercise(kept);
+    assert.ok((await seriesOf(register, 'gone')).length > 5);
+    const keptBefore = await seriesOf(register, 'kept');
+    stop();
+    assert.deepEqual(await seriesOf(register, 'gone'), []);
+    assert.deepEqual(await seriesOf(register, 'kept'), keptBefore);
+    stop(); // twice is harmless
+    assert.equal(metrics.untrack('kept'), true);
+    assert.deepEqual(await seriesOf(register, 'kept'), []);
+    assert.equal(metrics.untrack('kept'), false);
+  });
+
+  test('tracking the same name again replaces the listener and keeps the counts; the old stop is inert', async () => {
+    const register = new Registry();
+    const metrics = new BreakerMetrics({ register });
+    const first = new CircuitBreaker({ name: 'same', failMax: 5 });
+    const stopFirst = metrics.track(first);
+    await first.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+    const second = new CircuitBreaker({ name: 'same', failMax: 5 });
+    metrics.track(second);
+    stopFirst();
+    const text = await register.metrics();
+    assert.equal(value(text, 'circuit_breaker_failures_total{breaker_name="same"}'), 1);
+  });
+
+  test('trackRegistry: an evicted or deleted keyed breaker takes its series with it', async () => {
+    const register = new Registry();
+    const metrics = new BreakerMetrics({ register });
+    const registry = new BreakerRegistry({ maxKeyed: 1, defaults: { failMax: 3 } });
+    const named = registry.get('llm');
+    metrics.trackRegistry(registry);
+    const a = registry.keyed('model', 'a');
+    await exercise(a);
+    await exercise(named);
+    assert.ok((await seriesOf(register, 'model:a')).length > 0);
+    registry.keyed('model', 'b'); // evicts model:a (closed, least recently used)
+    assert.equal(registry.has('model:a'), false);
+    assert.deepEqual(await seriesOf(register, 'model:a'), []);
+    assert.ok((await seriesOf(register, 'model:b')).length > 0);
+    registry.delete('model:b');
+    assert.deepEqual(await seriesOf(register, 'model:b'), []);
+    assert.ok((await seriesOf(register, 'llm')).length > 0, 'the named breaker stays');
+  });
 });

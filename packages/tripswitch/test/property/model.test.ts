@@ -8,10 +8,28 @@ import { ManualClock } from '../../src/testing/manual-clock.js';
 
 class Excluded extends Error {}
 
+type Outcome = 'success' | 'failure' | 'excluded';
 type Op =
-  | { kind: 'call'; outcome: 'success' | 'failure' | 'excluded' }
+  | { kind: 'call'; outcome: Outcome }
+  // A permit reports like execute (excluded errors ignored) or is cancelled (neither outcome).
+  | { kind: 'permit'; outcome: Outcome | 'cancel' }
   | { kind: 'advance'; ms: number }
-  | { kind: 'recordSuccess' | 'recordFailure' | 'open' | 'close' | 'reset' | 'isolate' };
+  // A step of the system clock (Date.now only); with the default clock it must change nothing.
+  | { kind: 'step'; ms: number }
+  | {
+      kind:
+        | 'recordSuccess'
+        | 'recordFailure'
+        | 'recordExcludedFailure'
+        | 'open'
+        | 'close'
+        | 'reset'
+        | 'isolate';
+    };
+
+interface Time {
+  now(): number;
+}
 
 interface Config {
   failMax: number;
@@ -28,7 +46,7 @@ class Model {
   probeSuccesses = 0;
   constructor(
     private readonly c: Config,
-    private readonly clock: ManualClock,
+    private readonly clock: Time,
   ) {}
 
   failCount(): number {
@@ -64,8 +82,8 @@ class Model {
       if (this.failCount() >= this.c.failMax) this.toOpen();
     } else if (this.state === 'half-open') this.toOpen();
   }
-  /** Returns false when the call is rejected. */
-  call(outcome: 'success' | 'failure' | 'excluded'): boolean {
+  /** Returns false when the call is rejected. Excluded errors and cancelled permits count neither way. */
+  call(outcome: Outcome | 'cancel'): boolean {
     this.advance();
     if (this.state === 'open' || this.state === 'isolated') return false;
     if (outcome === 'success') this.success();
@@ -74,9 +92,24 @@ class Model {
   }
 }
 
+const outcomeArb = fc.constantFrom('success', 'failure', 'excluded') as fc.Arbitrary<Outcome>;
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
-    weight: 6,
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('permit' as const),
+      outcome: fc.oneof(outcomeArb, fc.constant('cancel' as const)),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('step' as const),
+      ms: fc.integer({ min: -48 * 3_600_000, max: 48 * 3_600_000 }),
+    }),
+  },
+  {
+    weight: 5,
     arbitrary: fc.record({
       kind: fc.constant('call' as const),
       outcome: fc.constantFrom('success', 'failure', 'excluded') as fc.Arbitrary<
@@ -94,11 +127,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       kind: fc.constantFrom(
         'recordSuccess',
         'recordFailure',
+        'recordExcludedFailure',
         'open',
         'close',
         'reset',
         'isolate',
-      ) as fc.Arbitrary<'recordSuccess' | 'recordFailure' | 'open' | 'close' | 'reset' | 'isolate'>,
+      ) as fc.Arbitrary<
+        'recordSuccess' | 'recordFailure' | 'recordExcludedFailure' | 'open' | 'close' | 'reset' | 'isolate'
+      >,
     }),
   },
 );
@@ -110,64 +146,133 @@ const configArb: fc.Arbitrary<Config> = fc.record({
   failWindow: fc.option(fc.integer({ min: 1, max: 4_000 }), { nil: undefined }),
 });
 
-test('breaker matches the reference model on random sequences (1,000 runs)', async () => {
-  await fc.assert(
-    fc.asyncProperty(configArb, fc.array(opArb, { maxLength: 80 }), async (config, ops) => {
-      const clock = new ManualClock(1_000_000);
-      const breaker = new CircuitBreaker({ ...config, clock, exclude: [Excluded] });
-      const model = new Model(config, clock);
-      for (const [i, op] of ops.entries()) {
-        const where = `step ${i} (${JSON.stringify(op)})`;
-        switch (op.kind) {
-          case 'advance':
-            clock.advance(op.ms);
-            break;
-          case 'call': {
-            const admitted = model.call(op.outcome);
-            let rejected = false;
-            try {
-              await breaker.execute(() => {
-                if (op.outcome === 'failure') throw new Error('upstream down');
-                if (op.outcome === 'excluded') throw new Excluded('bad request');
-                return 'ok';
-              });
-            } catch (err) {
-              if (err instanceof CircuitOpenError) rejected = true;
-            }
-            assert.equal(rejected, !admitted, `${where}: admission differs`);
-            break;
-          }
-          case 'recordSuccess':
-            model.advance();
-            model.success();
-            breaker.recordSuccess();
-            break;
-          case 'recordFailure':
-            model.advance();
-            model.failure();
-            breaker.recordFailure(new Error('manual'));
-            break;
-          case 'open':
-            model.toOpen();
-            breaker.open();
-            break;
-          case 'close':
-          case 'reset':
-            model.toClosed();
-            breaker[op.kind]();
-            break;
-          case 'isolate':
-            model.state = 'isolated';
-            model.streak = [];
-            breaker.isolate();
-            break;
+/**
+ * Runs `ops` against a breaker and the model. `advance` moves the time both see; `step` moves only the
+ * system clock (`Date.now`), which neither may notice: the model's time is the one `advance` moves.
+ */
+async function check(breaker: CircuitBreaker, model: Model, ops: Op[], time: { advance(ms: number): void }) {
+  for (const [i, op] of ops.entries()) {
+    const where = `step ${i} (${JSON.stringify(op)})`;
+    switch (op.kind) {
+      case 'advance':
+        time.advance(op.ms);
+        break;
+      case 'step':
+        systemOffset += op.ms;
+        break;
+      case 'call': {
+        const admitted = model.call(op.outcome);
+        let rejected = false;
+        try {
+          await breaker.execute(() => {
+            if (op.outcome === 'failure') throw new Error('upstream down');
+            if (op.outcome === 'excluded') throw new Excluded('bad request');
+            return 'ok';
+          });
+        } catch (err) {
+          if (err instanceof CircuitOpenError) rejected = true;
         }
-        model.advance();
-        assert.equal(breaker.state, model.state, `${where}: state differs`);
-        if (model.state === 'closed')
-          assert.equal(breaker.failCount, model.failCount(), `${where}: failCount differs`);
+        assert.equal(rejected, !admitted, `${where}: admission differs`);
+        break;
       }
-    }),
-    { numRuns: 1_000 },
-  );
+      case 'permit': {
+        const admitted = model.call(op.outcome);
+        let permit: Awaited<ReturnType<CircuitBreaker['acquirePermit']>> | undefined;
+        try {
+          permit = await breaker.acquirePermit();
+        } catch (err) {
+          if (!(err instanceof CircuitOpenError)) throw err;
+        }
+        assert.equal(permit === undefined, !admitted, `${where}: permit admission differs`);
+        if (op.outcome === 'success') permit?.success();
+        else if (op.outcome === 'failure') permit?.failure(new Error('upstream down'));
+        else if (op.outcome === 'excluded') permit?.failure(new Excluded('bad request'));
+        else permit?.cancel();
+        break;
+      }
+      case 'recordSuccess':
+        model.advance();
+        model.success();
+        breaker.recordSuccess();
+        break;
+      case 'recordFailure':
+      case 'recordExcludedFailure':
+        // recordFailure counts unconditionally, excluded error or not (pybreaker's call_failed).
+        model.advance();
+        model.failure();
+        breaker.recordFailure(op.kind === 'recordFailure' ? new Error('manual') : new Excluded('manual'));
+        break;
+      case 'open':
+        model.toOpen();
+        breaker.open();
+        break;
+      case 'close':
+      case 'reset':
+        model.toClosed();
+        breaker[op.kind]();
+        break;
+      case 'isolate':
+        model.state = 'isolated';
+        model.streak = [];
+        breaker.isolate();
+        break;
+    }
+    model.advance();
+    assert.equal(breaker.state, model.state, `${where}: state differs`);
+    if (model.state === 'closed')
+      assert.equal(breaker.failCount, model.failCount(), `${where}: failCount differs`);
+  }
+}
+
+// The system clock as the breaker sees it: Date.now() plus the steps taken so far.
+const realDateNow = Date.now;
+let systemOffset = 0;
+function patchSystemClock(): () => void {
+  systemOffset = 0;
+  Date.now = () => realDateNow() + systemOffset;
+  return () => {
+    Date.now = realDateNow;
+  };
+}
+
+test('breaker matches the reference model on random sequences (1,000 runs)', async () => {
+  const restore = patchSystemClock();
+  try {
+    await fc.assert(
+      fc.asyncProperty(configArb, fc.array(opArb, { maxLength: 80 }), async (config, ops) => {
+        // An injected clock drives everything; system clock steps do not touch it.
+        const clock = new ManualClock(1_000_000);
+        const breaker = new CircuitBreaker({ ...config, clock, exclude: [Excluded] });
+        await check(breaker, new Model(config, clock), ops, clock);
+      }),
+      { numRuns: 1_000 },
+    );
+  } finally {
+    restore();
+  }
+});
+
+test('default clock: steps of the system clock change nothing, monotonic time drives the breaker (500 runs)', async () => {
+  // performance.now() is the monotonic source: the test moves it with `advance` only; `step` moves Date.now.
+  let monotonic = 1_000;
+  Object.defineProperty(performance, 'now', { value: () => monotonic, configurable: true, writable: true });
+  const restore = patchSystemClock();
+  try {
+    await fc.assert(
+      fc.asyncProperty(configArb, fc.array(opArb, { maxLength: 80 }), async (config, ops) => {
+        const time = {
+          now: () => monotonic,
+          advance: (ms: number) => {
+            monotonic += ms;
+          },
+        };
+        const breaker = new CircuitBreaker({ ...config, exclude: [Excluded] });
+        await check(breaker, new Model(config, time), ops, time);
+      }),
+      { numRuns: 500 },
+    );
+  } finally {
+    restore();
+    delete (performance as { now?: unknown }).now;
+  }
 });
