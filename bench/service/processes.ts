@@ -100,7 +100,10 @@ export async function startService(env: Record<string, string>, timeoutMs = 90_0
   const dir = mkdtempSync(join(tmpdir(), 'tripswitch-bench-service-'));
   const port = await freePort();
   const simPort = await freePort();
-  const child = spawn(process.execPath, [...NODE_FLAGS, SERVICE_ENTRY], {
+  // BENCH_SERVICE_PROFILE=<dir>: the service child writes a V8 CPU profile there when it stops.
+  const profileDir = process.env.BENCH_SERVICE_PROFILE;
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...profile, ...NODE_FLAGS, SERVICE_ENTRY], {
     cwd: ROOT,
     env: {
       ...process.env,

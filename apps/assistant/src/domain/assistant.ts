@@ -29,6 +29,11 @@ export interface AssistantDeps {
 
 const PASSAGES = 3;
 
+interface LazyPassages {
+  get(): Passage[];
+  request(question: string): { readonly question: string; readonly passages: Passage[] };
+}
+
 function toSources(passages: readonly Passage[]): Source[] {
   return passages.map((p) => ({
     document_id: p.documentId,
@@ -72,15 +77,17 @@ export class Assistant {
       return { status: 200, body: this.#fromCache(l1.entry, meta({ from_fallback: false, cached: true })) };
     }
 
-    const passages = d.retrieve(userId, request.query, PASSAGES);
+    // Retrieval only when a rung uses the passages: the model call reads them only once its protection
+    // lets the call through (an open circuit rejects before that), the excerpts rung only when reached.
+    const passages = this.#passages(userId, request.query);
 
     // 2. The model, through retry → breaker (+ timeout) → bulkhead.
     let reason: FallbackReason;
     try {
-      const answer = await d.llm.complete({ question: request.query, passages }, signal);
+      const answer = await d.llm.complete(passages.request(request.query), signal);
       const entry: CachedAnswer = {
         answer: answer.text,
-        sources: toSources(passages),
+        sources: toSources(passages.get()),
         model: answer.model,
         createdAt: this.#now(),
       };
@@ -112,13 +119,14 @@ export class Assistant {
     }
 
     // 4. Excerpts from the user's own documents.
-    if (allowed.has('excerpts') && passages.length > 0) {
+    const excerpts = allowed.has('excerpts') ? passages.get() : [];
+    if (excerpts.length > 0) {
       d.onAnswer?.('excerpts', reason);
       return {
         status: 200,
         body: {
-          answer: excerptsAnswer(reason, passages),
-          sources: toSources(passages),
+          answer: excerptsAnswer(reason, excerpts),
+          sources: toSources(excerpts),
           metadata: degraded('excerpts', false),
         },
       };
@@ -177,6 +185,28 @@ export class Assistant {
     d.cache.set(userId, key, entry);
     void d.sharedCache?.set(userId, key, entry, d.staleTtlMs).catch(() => {});
     return this.#fromCache(entry, { from_fallback: false, cached: false, model: answer.model });
+  }
+
+  /**
+   * The user's top passages for `query`, retrieved at most once and only when first read. `request()` is
+   * the model request whose `passages` property reads them: the gateway builds the client's request inside
+   * the breaker's call, so a rejected call (open or isolated circuit, full bulkhead) never searches.
+   */
+  #passages(userId: string, query: string): LazyPassages {
+    let found: Passage[] | undefined;
+    const get = (): Passage[] => {
+      found ??= this.#d.retrieve(userId, query, PASSAGES);
+      return found;
+    };
+    return {
+      get,
+      request: (question) => ({
+        question,
+        get passages() {
+          return get();
+        },
+      }),
+    };
   }
 
   #fromCache(entry: CachedAnswer, metadata: AnswerMetadata): QueryResponse {

@@ -91,6 +91,10 @@ export interface ModelPort {
   breakerState(): string;
   /** ms until the protection will let a call through again (Infinity when isolated, 0 when it would now). */
   retryAfterMs(): number;
+  /**
+   * `request.passages` may be a getter that searches the user's documents on first read: read it only once
+   * the call goes ahead (inside the protected call), so a rejected call costs no search.
+   */
   complete(request: Omit<LlmRequest, 'signal'>, signal?: AbortSignal): Promise<LlmAnswer>;
   close(): Promise<void>;
 }
