@@ -10,7 +10,8 @@
  *
  * Environment: BENCH_SERVICE_SECONDS (per run, default 5), BENCH_SERVICE_ROUNDS (default 3),
  * BENCH_SERVICE_CONNECTIONS (default 20), BENCH_SERVICE_PATHS (comma-separated ids, default all),
- * BENCH_SERVICE_OUT (results dir; empty string: do not write).
+ * BENCH_SERVICE_OUT (results dir; empty string: do not write), BENCH_SERVICE_PROFILE (a directory: the service
+ * child writes a V8 CPU profile there when it stops; open it in Chrome DevTools).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
