@@ -3,6 +3,7 @@
  * (see ../lib/suite.ts) from a file in this folder and append it here; `main.ts` needs no change.
  */
 import type { Suite } from '../lib/suite.js';
+import { fleetSuite } from './fleet.js';
 import { memorySuite } from './memory.js';
 import { pipelineSuite } from './pipeline.js';
 import { redisSuite } from './redis.js';
@@ -17,4 +18,5 @@ export const suites: Suite[] = [
   soakSuite,
   pipelineSuite,
   redisSuite,
+  fleetSuite,
 ];

@@ -17,10 +17,18 @@ export interface ServiceProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+/**
+ * GET and parse. A 503 is the service's load shedder (@fastify/under-pressure) refusing while its event loop
+ * lags — e.g. just after start-up on a loaded machine — so it is retried for a few seconds.
+ */
 async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`GET ${url} answered ${res.status}`);
-  return (await res.json()) as T;
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(url);
+    if (res.ok) return (await res.json()) as T;
+    await res.body?.cancel();
+    if (res.status !== 503 || attempt >= 20) throw new Error(`GET ${url} answered ${res.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 function exited(child: ChildProcess): Promise<void> {

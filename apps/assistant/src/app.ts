@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type DestinationStream, type Logger, pino } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { BreakerRegistry, type CircuitBreaker, loggingListener, type StateStore } from 'tripswitch';
 import { AnswerCache, type SharedAnswerCache } from './adapters/cache/answer-cache.js';
 import { type Database, openDatabase } from './adapters/db/database.js';
@@ -22,8 +22,11 @@ import {
   type ModelPort,
 } from './domain/llm-gateway.js';
 import type { JobQueue, QueryResponse } from './domain/types.js';
+import { FailureTracker } from './observability/failures.js';
+import { createLogger } from './observability/logging.js';
 import { ServiceMetrics } from './observability/metrics.js';
-import { buildServer, REDACT_PATHS } from './server.js';
+import { Scrubber } from './observability/scrub.js';
+import { buildServer } from './server.js';
 
 /** Name of the model provider's breaker in health output, metrics and the dashboard. */
 export const LLM_BREAKER = 'llm';
@@ -71,6 +74,20 @@ export interface App {
   close(): Promise<void>;
 }
 
+/** The secrets the service was configured with: API key, admin token, user tokens, Redis password. */
+function configuredSecrets(config: Config, entries: ReadonlyArray<{ token: string }>): string[] {
+  const secrets = [config.llm.apiKey, config.adminToken, ...entries.map((e) => e.token)];
+  if (config.redisUrl) {
+    try {
+      const password = new URL(config.redisUrl).password;
+      if (password) secrets.push(password, decodeURIComponent(password));
+    } catch {
+      // An unparseable URL is refused when Redis mode starts.
+    }
+  }
+  return secrets.filter((s): s is string => s !== undefined && s !== '');
+}
+
 /** The composition root: builds every part of the service from its configuration. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const db = openDatabase(config.databasePath);
@@ -78,8 +95,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   ensureUsers(db, tokens.entries);
   if (tokens.demo) seedCorpus(db, DEMO_USER);
 
-  const logOptions = { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
-  const logger = options.logStream ? pino(logOptions, options.logStream) : pino(logOptions);
+  // Every secret the service knows is scrubbed from log lines and from upstream text shown to admins.
+  const scrubber = new Scrubber(configuredSecrets(config, tokens.entries));
+  const logger = createLogger({ level: config.logLevel, scrubber, stream: options.logStream });
   // REDIS_URL: shared breaker state, L2 answer cache and BullMQ queue (unless the caller brought its own).
   const redis = config.redisUrl ? withRedis(config.redisUrl, options, logger) : undefined;
   if (redis) options = redis.options;
@@ -106,6 +124,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ...llmBreakerOptions(settings),
     listeners: [loggingListener(logger)],
   });
+  const failures = new FailureTracker(registry, scrubber);
   const gateway: ModelPort =
     options.modelPort?.(client, { ...settings, maxConcurrent: config.llm.maxConcurrent }) ??
     new LlmGateway(client, breaker, { maxConcurrent: config.llm.maxConcurrent });
@@ -143,8 +162,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     registry,
     metrics,
     rateLimitPerMinute: config.rateLimitPerMinute,
+    http: config.http,
+    failures,
     plugins: [
-      dashboardPlugin({ registry, metrics, adminToken: config.adminToken }),
+      dashboardPlugin({
+        registry,
+        metrics,
+        adminToken: config.adminToken,
+        maxClients: config.dashboard.maxStreams,
+        maxClientsPerAddress: config.dashboard.maxStreamsPerClient,
+        lastFailure: (name, recorded) => failures.get(name, recorded),
+      }),
       ...(options.plugins ?? []),
     ],
   });
@@ -165,6 +193,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (closed) return;
       closed = true;
       await server.close();
+      failures.close();
       await queue.stop();
       await gateway.close();
       await options.sharedCache?.close?.();

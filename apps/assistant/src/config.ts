@@ -24,7 +24,27 @@ export interface Config {
   adminToken: string | undefined;
   cache: { freshTtlMs: number; staleTtlMs: number; maxEntries: number };
   rateLimitPerMinute: number;
+  /** Limits on client connections (DESIGN 3.3): a slow or idle client cannot hold a socket. */
+  http: HttpLimits;
+  /** Dashboard event streams: in total and per client address. */
+  dashboard: { maxStreams: number; maxStreamsPerClient: number };
   logLevel: string;
+}
+
+export interface HttpLimits {
+  /** ms to receive a request's headers (HTTP_HEADERS_TIMEOUT_MS, default 10000). */
+  headersTimeoutMs: number;
+  /** ms to receive a whole request, body included (HTTP_REQUEST_TIMEOUT_MS, default 30000). */
+  requestTimeoutMs: number;
+  /** ms an idle keep-alive connection stays open between requests (HTTP_KEEP_ALIVE_TIMEOUT_MS, default 5000). */
+  keepAliveTimeoutMs: number;
+  /**
+   * ms of socket inactivity after which a connection is closed (HTTP_IDLE_TIMEOUT_MS). Default: the longer
+   * of 120000 and two model timeouts plus 10 s, so a request waiting on the model is never cut off.
+   */
+  idleTimeoutMs: number;
+  /** Concurrent client connections; more are refused (HTTP_MAX_CONNECTIONS, default 1024). */
+  maxConnections: number;
 }
 
 export class ConfigError extends Error {
@@ -45,6 +65,15 @@ function int(env: Env, key: string, fallback: number, min: number, max: number):
 
 const PROVIDERS: readonly LlmProvider[] = ['sim', 'openai', 'hf-inference'];
 
+/**
+ * A relative DATABASE_PATH (and the default `data/assistant.db`) is relative to the directory the user
+ * ran `npm start` from: npm runs the workspace script in apps/assistant but keeps the original directory
+ * in INIT_CWD.
+ */
+export function resolveDatabasePath(env: Env): string {
+  return resolve(env.INIT_CWD || process.cwd(), env.DATABASE_PATH || 'data/assistant.db');
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const explicitProvider = env.LLM_PROVIDER;
   if (explicitProvider !== undefined && !PROVIDERS.includes(explicitProvider as LlmProvider)) {
@@ -64,6 +93,14 @@ export function loadConfig(env: Env = process.env): Config {
       throw new ConfigError(`LLM_BASE_URL must be an absolute URL, got "${baseUrl}"`);
     }
   }
+  const llmTimeoutMs = int(env, 'LLM_TIMEOUT_MS', 30_000, 1, 600_000);
+  const headersTimeoutMs = int(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);
+  const requestTimeoutMs = int(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError(
+      `HTTP_HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`,
+    );
+  }
   return {
     port: int(env, 'PORT', 8000, 0, 65535),
     host: env.HOST || '127.0.0.1',
@@ -73,7 +110,7 @@ export function loadConfig(env: Env = process.env): Config {
       baseUrl,
       apiKey: env.LLM_API_KEY || undefined,
       model: env.LLM_MODEL || (provider === 'sim' ? 'tripswitch-sim-1' : 'meta-llama/Llama-3.1-8B-Instruct'),
-      timeoutMs: int(env, 'LLM_TIMEOUT_MS', 30_000, 1, 600_000),
+      timeoutMs: llmTimeoutMs,
       maxConcurrent: int(env, 'LLM_MAX_CONCURRENT', 32, 1, 10_000),
     },
     breaker: {
@@ -81,7 +118,7 @@ export function loadConfig(env: Env = process.env): Config {
       openMs: int(env, 'BREAKER_OPEN_MS', 30_000, 0, 86_400_000),
       failWindowMs: int(env, 'BREAKER_FAIL_WINDOW_MS', 60_000, 1, 86_400_000),
     },
-    databasePath: resolve(env.DATABASE_PATH || 'data/assistant.db'),
+    databasePath: resolveDatabasePath(env),
     redisUrl: env.REDIS_URL || undefined,
     tokens: env.ASSISTANT_TOKENS || undefined,
     adminToken: env.ADMIN_TOKEN || undefined,
@@ -91,6 +128,23 @@ export function loadConfig(env: Env = process.env): Config {
       maxEntries: int(env, 'CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
     },
     rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    http: {
+      headersTimeoutMs,
+      requestTimeoutMs,
+      keepAliveTimeoutMs: int(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
+      idleTimeoutMs: int(
+        env,
+        'HTTP_IDLE_TIMEOUT_MS',
+        Math.max(120_000, 2 * llmTimeoutMs + 10_000),
+        100,
+        3_600_000,
+      ),
+      maxConnections: int(env, 'HTTP_MAX_CONNECTIONS', 1024, 1, 1_000_000),
+    },
+    dashboard: {
+      maxStreams: int(env, 'DASHBOARD_MAX_STREAMS', 20, 1, 1000),
+      maxStreamsPerClient: int(env, 'DASHBOARD_MAX_STREAMS_PER_CLIENT', 4, 1, 1000),
+    },
     logLevel: env.LOG_LEVEL || 'info',
   };
 }

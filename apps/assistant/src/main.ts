@@ -1,34 +1,106 @@
 // `npm start`: the AssistantService on embedded defaults (SQLite, in-memory breaker state and cache,
 // the bundled sample corpus) and, when no LLM is configured, the simulated LLM beside it.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { redactRedisUrl } from './adapters/redis/connection.js';
 import { type App, createApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
 import { DEMO_TOKEN } from './domain/auth.js';
+import { safeUrl } from './observability/scrub.js';
 import { type SimServer, startSim } from './sim/server.js';
 
+/** A start-up failure worth one line, not a stack trace: the process exits with `exitCode`. */
+class StartError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * `.env` in the directory `npm start` was run from (INIT_CWD), if present. Variables already set in the
+ * environment win over the file (process.loadEnvFile never overrides them).
+ */
+function loadDotEnv(): string | undefined {
+  const path = resolve(process.env.INIT_CWD || process.cwd(), '.env');
+  if (!existsSync(path)) return undefined;
+  try {
+    process.loadEnvFile(path);
+  } catch (err) {
+    throw new StartError(`could not read ${path}: ${(err as Error).message}`, 2);
+  }
+  return path;
+}
+
+/** Listening on a busy or forbidden port names the variable to change instead of printing a stack. */
+async function listenOn<T>(variable: string, port: number, listen: () => Promise<T>): Promise<T> {
+  try {
+    return await listen();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'EADDRINUSE') {
+      throw new StartError(`port ${port} is already in use: set ${variable} to a free port`, 1);
+    }
+    if (code === 'EACCES') {
+      throw new StartError(
+        `no permission to listen on port ${port}: set ${variable} to a port above 1023`,
+        1,
+      );
+    }
+    throw err;
+  }
+}
+
+/** What the service calls, never the key: provider, base URL without userinfo or query, model. */
+function llmLines(config: Config, sim: SimServer | undefined): string[] {
+  const { provider, baseUrl, model, apiKey } = config.llm;
+  const where = baseUrl === undefined ? 'no base URL' : safeUrl(baseUrl);
+  const lines = [
+    `  LLM: provider ${provider}, base URL ${where}, model ${model}${sim ? ` — simulated, switch faults with POST ${sim.url}/_sim/mode` : ''}`,
+  ];
+  if (provider !== 'sim' && apiKey === undefined) {
+    lines.push(
+      `  warning: LLM_API_KEY is not set; provider ${provider} usually needs one (calls will fail with 401 unless the endpoint is open)`,
+    );
+  }
+  return lines;
+}
+
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
+  const envFile = loadDotEnv();
+  let config: Config;
   try {
     config = loadConfig();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`configuration error: ${err.message}`);
-      process.exit(2);
-    }
+    if (err instanceof ConfigError) throw new StartError(`configuration error: ${err.message}`, 2);
     throw err;
   }
 
   let sim: SimServer | undefined;
   if (config.llm.provider === 'sim' && config.llm.baseUrl === undefined) {
-    sim = await startSim({ port: config.simPort, host: '127.0.0.1' });
+    sim = await listenOn('SIM_PORT', config.simPort, () =>
+      startSim({ port: config.simPort, host: '127.0.0.1' }),
+    );
     config.llm.baseUrl = sim.url;
   }
 
   const app: App = await createApp(config);
-  const address = await app.server.listen({ port: config.port, host: config.host });
+  let address: string;
+  try {
+    address = await listenOn('PORT', config.port, () =>
+      app.server.listen({ port: config.port, host: config.host }),
+    );
+  } catch (err) {
+    await app.close().catch(() => {});
+    await sim?.close().catch(() => {});
+    throw err;
+  }
   const lines = [
     `AssistantService listening on ${address}`,
-    `  LLM: ${config.llm.provider} (${config.llm.model})${sim ? ` — simulated at ${sim.url}, switch faults with POST ${sim.url}/_sim/mode` : ''}`,
+    ...llmLines(config, sim),
+    `  database: ${config.databasePath}${envFile ? `   settings from ${envFile}` : ''}`,
     `  API docs: ${address}/docs   dashboard: ${address}/dashboard   metrics: ${address}/metrics`,
   ];
   if (config.redisUrl) {
@@ -56,6 +128,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
+  if (err instanceof StartError) {
+    console.error(`AssistantService cannot start: ${err.message}`);
+    process.exit(err.exitCode);
+  }
   console.error(err);
   process.exit(1);
 });

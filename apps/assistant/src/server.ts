@@ -3,17 +3,25 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import underPressure from '@fastify/under-pressure';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { BreakerRegistry } from 'tripswitch';
 import type { Database } from './adapters/db/database.js';
 import type { DocumentRepository } from './adapters/db/documents.js';
-import { authenticate } from './adapters/db/users.js';
+import type { HttpLimits } from './config.js';
 import type { Assistant } from './domain/assistant.js';
-import { parseBearer } from './domain/auth.js';
 import type { JobQueue } from './domain/types.js';
+import type { FailureTracker } from './observability/failures.js';
+import { logCompletedRequest } from './observability/logging.js';
 import type { ServiceMetrics } from './observability/metrics.js';
 import { assistantRoutes } from './routes/assistant.js';
+import { identifyUser } from './routes/auth.js';
 import { documentRoutes } from './routes/documents.js';
 import { healthRoutes } from './routes/health.js';
 
@@ -26,32 +34,62 @@ export interface ServerDeps {
   metrics: ServiceMetrics;
   logger: Logger;
   rateLimitPerMinute: number;
+  /** Connection timeouts and cap (see config.ts for the defaults). */
+  http: HttpLimits;
+  /** Last failure of each breaker: its kind is public on /health/circuit-breakers. */
+  failures: FailureTracker;
   /** Extra route plugins (the dashboard registers itself here). */
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
 }
 
-/** Secrets never reach the logs: tokens, API keys, cookies. */
-export const REDACT_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-api-key"]',
-  'req.headers["x-admin-token"]',
-  '*.apiKey',
-  '*.api_key',
-  '*.token',
-  '*.password',
-];
-
 export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** Paths polled by monitors: never rate limited. */
+function isPoll(url: string): boolean {
+  return url.startsWith('/health') || url === '/metrics' || url.startsWith('/metrics?');
+}
+
+/**
+ * Hardening headers on every response (DESIGN 3.3): no MIME sniffing, no framing, no referrer; answers to
+ * authenticated requests (a valid user, or any credentials presented) are never stored by a cache.
+ */
+function hardenResponse(request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('x-frame-options', 'DENY');
+  if (!reply.hasHeader('referrer-policy')) reply.header('referrer-policy', 'no-referrer');
+  if (!reply.hasHeader('content-security-policy')) {
+    reply.header('content-security-policy', "frame-ancestors 'none'");
+  }
+  const credentials =
+    request.user !== undefined ||
+    request.headers.authorization !== undefined ||
+    request.headers['x-admin-token'] !== undefined;
+  if (credentials) reply.header('cache-control', 'no-store');
+}
 
 /** The Fastify app: logging, limits, OpenAPI at /docs, and the route plugins. */
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const limits = deps.http;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
+    // One line per completed request (logCompletedRequest), not Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
+    // A client that dribbles its headers or body, or sits idle, cannot hold a socket (DESIGN 3.3). Node
+    // checks the header and request deadlines every `connectionsCheckingInterval` ms.
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
     // Close idle keep-alive sockets on shutdown so in-flight requests finish and the process exits.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Path parameters are bounded by their schemas (in code points); the router's own limit counts UTF-16
+    // units and would refuse, with a 414, ids the schema accepts (100 emoji are 200 units).
+    routerOptions: { maxParamLength: 1024 },
     // No type coercion: `{"query": 42}` is a 400, not the question "42" (query strings are parsed by routes).
     ajv: { customOptions: { allErrors: false, removeAdditional: false, coerceTypes: false } },
   });
@@ -77,30 +115,33 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     exposeStatusRoute: false,
   });
 
-  // Per-user rate limit; requests without a valid token share their IP's allowance, so rotating
-  // made-up tokens earns no fresh allowance.
+  app.server.maxConnections = limits.maxConnections;
+
+  // Rate limit, before any other work on every route (unknown ones included): the first root hook finds
+  // the caller, the second charges the request to that user's allowance, or to the client address when
+  // the token is missing or wrong, so guessing tokens (valid-looking or not) is throttled like anything
+  // else and rotating made-up tokens earns no fresh allowance. Route-level 401s come after both.
   await app.register(rateLimit, {
-    global: true,
+    global: false,
     max: deps.rateLimitPerMinute,
     timeWindow: 60_000,
-    keyGenerator: (req) => {
-      const token = parseBearer(req.headers.authorization);
-      const user = token === null ? null : authenticate(deps.db, token);
-      return user ? `user:${user.id}` : `ip:${req.ip}`;
-    },
-    allowList: (req) => req.url.startsWith('/health') || req.url === '/metrics',
+    keyGenerator: (req) => (req.user ? `user:${req.user.id}` : `ip:${req.ip}`),
+    allowList: (req) => isPoll(req.url),
   });
+  app.addHook('onRequest', identifyUser(deps.db));
+  app.addHook('onRequest', app.rateLimit());
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     deps.metrics.request(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
   });
+  app.addHook('onResponse', logCompletedRequest);
 
-  // Errors that carry an HTTP status (validation, body limits, load shedding) keep their own message;
-  // anything else is a bug and answers a bare 500.
+  // Errors that carry an HTTP status (validation — the schema's or the domain's DomainValidationError —,
+  // body limits, load shedding) keep their own message; anything else is a bug and answers a bare 500.
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
-    const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
-    const known = error.statusCode !== undefined;
+    const known = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode <= 599;
+    const status = known ? (error.statusCode as number) : 500;
     if (!known) request.log.error({ err: error }, 'request failed');
     return reply.code(status).send({
       statusCode: status,
@@ -109,24 +150,35 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
   });
 
+  // Unknown routes: the path only — Fastify's default message echoes the query string, and with it any
+  // token a client put there.
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({
+      statusCode: 404,
+      error: 'Not Found',
+      message: `Route ${request.method}:${request.url.split('?')[0]} not found`,
+    }),
+  );
+
   // Graceful shutdown: once closing, every response asks its client to close the connection, so
   // keep-alive sockets that were busy when close began do not hold the server open.
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', async (request, reply, payload) => {
+    hardenResponse(request, reply);
     if (closing) reply.header('connection', 'close');
     return payload;
   });
 
-  await app.register(healthRoutes, { db: deps.db, registry: deps.registry });
+  await app.register(healthRoutes, { db: deps.db, registry: deps.registry, failures: deps.failures });
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: true } }, async (_req, reply) => {
     reply.type(deps.metrics.register.contentType);
     return deps.metrics.register.metrics();
   });
-  await app.register(assistantRoutes, { db: deps.db, assistant: deps.assistant, queue: deps.queue });
-  await app.register(documentRoutes, { db: deps.db, documents: deps.documents });
+  await app.register(assistantRoutes, { assistant: deps.assistant, queue: deps.queue });
+  await app.register(documentRoutes, { documents: deps.documents });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app;
 }

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { BreakerRegistry, CircuitBreaker } from 'tripswitch';
+import type { LastFailure } from '../observability/failures.js';
 
 /** What an operator may do to a breaker from the dashboard. */
 export type AdminAction = 'isolate' | 'close' | 'reset';
@@ -50,6 +51,36 @@ export interface AdminRoutesOptions {
   adminToken: string | undefined;
   /** Called after every applied action (the SSE hub pushes a fresh snapshot). */
   onAction?: () => void;
+  /** The last failure of a breaker, its message scrubbed of secrets (for `GET /dashboard/api/breakers`). */
+  lastFailure?: (name: string, recorded: boolean) => LastFailure | null;
+}
+
+/**
+ * The admin check shared by every admin route, in an order that leaks nothing to a caller without the
+ * token: disabled (403), no token (401), wrong token (403). Returns true when the caller may proceed;
+ * otherwise the refusal has been sent.
+ */
+async function authorize(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  adminToken: string | undefined,
+  what: string,
+): Promise<boolean> {
+  if (adminToken === undefined) {
+    await refuse(reply, 403, 'operator actions are disabled: ADMIN_TOKEN is not set');
+    return false;
+  }
+  const presented = presentedAdminToken(request);
+  if (presented === undefined) {
+    await refuse(reply, 401, 'admin token required');
+    return false;
+  }
+  if (!adminTokenMatches(presented, adminToken)) {
+    request.log.warn({ action: what }, 'dashboard action refused: wrong admin token');
+    await refuse(reply, 403, 'admin token rejected');
+    return false;
+  }
+  return true;
 }
 
 /**
@@ -74,15 +105,7 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOp
         },
       },
       async (request, reply) => {
-        if (adminToken === undefined) {
-          return refuse(reply, 403, 'operator actions are disabled: ADMIN_TOKEN is not set');
-        }
-        const presented = presentedAdminToken(request);
-        if (presented === undefined) return refuse(reply, 401, 'admin token required');
-        if (!adminTokenMatches(presented, adminToken)) {
-          request.log.warn({ action }, 'dashboard action refused: wrong admin token');
-          return refuse(reply, 403, 'admin token rejected');
-        }
+        if (!(await authorize(request, reply, adminToken, action))) return reply;
         const { name } = request.params;
         if (!registry.has(name)) return refuse(reply, 404, `no breaker named "${name}"`);
         const breaker = registry.get(name);
@@ -100,4 +123,24 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOp
       },
     );
   }
+
+  // The full detail behind the public `last_error_kind`: the last failure's class and message, scrubbed
+  // of the configured secrets and credential-shaped text. Admin token required.
+  app.get(
+    '/dashboard/api/breakers',
+    { schema: { summary: 'Every breaker with its last failure (admin)', hide: true } },
+    async (request, reply) => {
+      if (!(await authorize(request, reply, adminToken, 'detail'))) return reply;
+      return {
+        breakers: registry.snapshots().map((s) => ({
+          name: s.name,
+          state: s.state,
+          fail_count: s.failCount,
+          last_failure_at: s.lastFailureAt === null ? null : new Date(s.lastFailureAt).toISOString(),
+          last_failure:
+            options.lastFailure?.(s.name, s.lastFailureAt !== null || s.lastFailure !== null) ?? null,
+        })),
+      };
+    },
+  );
 }

@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type BreakerRegistry, type BreakerSnapshot, type Clock, systemClock } from 'tripswitch';
+import { FailureTracker, type LastFailure } from '../observability/failures.js';
+import { Scrubber } from '../observability/scrub.js';
 import { registerAdminRoutes } from './admin.js';
 import { CONTENT_SECURITY_POLICY, loadAssets } from './assets.js';
 import { BreakerRecorder } from './recorder.js';
@@ -19,6 +21,13 @@ export interface DashboardOptions {
   heartbeatMs?: number;
   /** Concurrent event-stream clients; more get 503. Default 20, range [1, 1000]. */
   maxClients?: number;
+  /** Concurrent event-stream clients from one address; more get 429. Default 4, range [1, 1000]. */
+  maxClientsPerAddress?: number;
+  /**
+   * The last failure of a breaker (kind for the public stream, scrubbed message for the admin API).
+   * Default: the plugin follows the registry itself, scrubbing with the admin token as the known secret.
+   */
+  lastFailure?: (name: string, recorded: boolean) => LastFailure | null;
   /** Seconds of timeline kept per breaker. Default 600, range [60, 3600]. */
   windowSeconds?: number;
   /** Breakers shown at most (open/half-open/isolated first). Default 100, range [1, 10000]. */
@@ -71,6 +80,7 @@ export function dashboardPlugin(options: DashboardOptions): DashboardPlugin {
   const intervalMs = checkInt('intervalMs', options.intervalMs, 1000, 100, 60_000);
   const heartbeatMs = checkInt('heartbeatMs', options.heartbeatMs, 15_000, 1000, 300_000);
   const maxClients = checkInt('maxClients', options.maxClients, 20, 1, 1000);
+  const maxClientsPerAddress = checkInt('maxClientsPerAddress', options.maxClientsPerAddress, 4, 1, 1000);
   const windowSeconds = checkInt(
     'windowSeconds',
     options.windowSeconds,
@@ -93,6 +103,13 @@ export function dashboardPlugin(options: DashboardOptions): DashboardPlugin {
   const plugin = async (app: FastifyInstance): Promise<void> => {
     const assets = loadAssets();
     const recorder = new BreakerRecorder(registry, { seconds: windowSeconds, clock });
+    let lastFailure = options.lastFailure;
+    if (lastFailure === undefined) {
+      const tracker = new FailureTracker(registry, new Scrubber([adminToken]));
+      app.addHook('onClose', async () => tracker.close());
+      lastFailure = (name, recorded) => tracker.get(name, recorded);
+    }
+    const kindOf = lastFailure;
 
     const collect = async (): Promise<Collected> => {
       let snaps = registry.snapshots();
@@ -119,7 +136,7 @@ export function dashboardPlugin(options: DashboardOptions): DashboardPlugin {
       const shown = new Set<string>();
       const breakers = data.snaps.map((snap) => {
         shown.add(snap.name);
-        return breakerView(snap, recorder, data.at, !client.seen.has(snap.name));
+        return breakerView(snap, recorder, data.at, !client.seen.has(snap.name), kindOf);
       });
       // Forget breakers no longer shown, so a long-lived stream does not accumulate names.
       client.seen.clear();
@@ -138,6 +155,7 @@ export function dashboardPlugin(options: DashboardOptions): DashboardPlugin {
 
     const events = new SseHub<Collected>({
       maxClients,
+      maxClientsPerAddress,
       intervalMs,
       heartbeatMs,
       maxBufferedBytes,
@@ -181,19 +199,38 @@ export function dashboardPlugin(options: DashboardOptions): DashboardPlugin {
     app.get('/dashboard/assets/dashboard.js', hide, page('dashboard.js'));
 
     app.get('/dashboard/events', hide, async (request, reply) => {
-      if (!events.accepting) {
+      // HEAD: the stream's headers, no stream (a HEAD must not hold a connection open).
+      if (request.method === 'HEAD') return reply.type('text/event-stream; charset=utf-8').send();
+      const refusal = events.refusal(request.ip);
+      if (refusal === 'address') {
+        request.log.warn({ clients: events.size }, 'dashboard stream refused: too many from one address');
+        return reply
+          .code(429)
+          .header('retry-after', '5')
+          .send({
+            statusCode: 429,
+            error: 'Too Many Requests',
+            message: `too many dashboard streams from this address (at most ${maxClientsPerAddress})`,
+          });
+      }
+      if (refusal === 'full') {
         return reply
           .code(503)
           .header('retry-after', '5')
           .send({ statusCode: 503, error: 'Service Unavailable', message: 'too many dashboard streams' });
       }
       reply.hijack();
-      events.accept(reply.raw);
+      events.accept(reply.raw, request.ip);
       request.log.debug({ clients: events.size }, 'dashboard stream opened');
       return reply;
     });
 
-    registerAdminRoutes(app, { registry, adminToken, onAction: () => events.refreshSoon() });
+    registerAdminRoutes(app, {
+      registry,
+      adminToken,
+      onAction: () => events.refreshSoon(),
+      lastFailure: kindOf,
+    });
   };
 
   return Object.assign(plugin, { clients: () => hub?.size ?? 0 });

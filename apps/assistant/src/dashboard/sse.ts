@@ -8,6 +8,8 @@ export interface SseClient {
 
 export interface SseHubOptions<T> {
   maxClients: number;
+  /** Streams one client address may hold at once (so one client cannot take them all). */
+  maxClientsPerAddress: number;
   /** ms between `snapshot` events. */
   intervalMs: number;
   /** ms between comment lines that keep proxies from closing a quiet stream. */
@@ -24,6 +26,7 @@ export interface SseHubOptions<T> {
 
 interface Connection extends SseClient {
   res: ServerResponse;
+  address: string;
 }
 
 /**
@@ -33,6 +36,7 @@ interface Connection extends SseClient {
 export class SseHub<T> {
   readonly #o: SseHubOptions<T>;
   readonly #clients = new Map<number, Connection>();
+  readonly #perAddress = new Map<string, number>();
   #nextId = 1;
   #eventId = 0;
   #tick: NodeJS.Timeout | undefined;
@@ -54,20 +58,33 @@ export class SseHub<T> {
     return !this.#closed && this.#clients.size < this.#o.maxClients;
   }
 
+  /**
+   * Why a new stream from `address` would be refused: `full` (all streams taken or the hub closed),
+   * `address` (this address holds its share already), or undefined when it would be accepted.
+   */
+  refusal(address: string): 'full' | 'address' | undefined {
+    if ((this.#perAddress.get(address) ?? 0) >= this.#o.maxClientsPerAddress) return 'address';
+    return this.accepting ? undefined : 'full';
+  }
+
   /** Takes over `res` as an event stream (headers already sent by the caller are not expected). */
-  accept(res: ServerResponse): SseClient | undefined {
-    if (!this.accepting) return undefined;
-    const client: Connection = { id: this.#nextId++, seen: new Set(), res };
+  accept(res: ServerResponse, address = ''): SseClient | undefined {
+    if (this.refusal(address) !== undefined) return undefined;
+    const client: Connection = { id: this.#nextId++, seen: new Set(), res, address };
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
       connection: 'keep-alive',
       // Stops nginx-style proxies from buffering the stream.
       'x-accel-buffering': 'no',
+      // The hijacked response skips the server's onSend hook: the hardening headers are set here.
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
     });
     // Reconnect quickly after a drop; EventSource does the rest by itself.
     res.write('retry: 2000\n\n');
     this.#clients.set(client.id, client);
+    this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
     const drop = () => this.#drop(client.id);
     res.once('close', drop);
     res.once('error', drop);
@@ -146,7 +163,12 @@ export class SseHub<T> {
   }
 
   #drop(id: number): void {
-    if (!this.#clients.delete(id)) return;
+    const client = this.#clients.get(id);
+    if (client === undefined) return;
+    this.#clients.delete(id);
+    const left = (this.#perAddress.get(client.address) ?? 1) - 1;
+    if (left > 0) this.#perAddress.set(client.address, left);
+    else this.#perAddress.delete(client.address);
     if (this.#clients.size === 0) this.#stopTimers();
   }
 

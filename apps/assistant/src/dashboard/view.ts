@@ -1,4 +1,5 @@
 import type { BreakerSnapshot, CircuitState } from 'tripswitch';
+import type { LastFailure } from '../observability/failures.js';
 import type { BreakerRecorder } from './recorder.js';
 import type { TimelineSeries } from './timeline.js';
 
@@ -24,7 +25,11 @@ export interface BreakerView {
   /** ms until a probe may run; 0 when calls are admitted; null when isolated (no probe until an operator acts). */
   retryAfterMs: number | null;
   lastFailureAt: number | null;
-  lastFailure: { name: string; message: string } | null;
+  /**
+   * Why the last call failed, as a `tripswitch/http` reason (`timeout`, `server_error`, …); null without a
+   * failure on record. The stream is unauthenticated, so it never carries upstream text (the admin API does).
+   */
+  lastErrorKind: string | null;
   /** Whole window on a client's first sight of this breaker (`full`), else the last few seconds. */
   timeline: TimelineSeries & { full: boolean };
 }
@@ -43,13 +48,12 @@ export interface DashboardSnapshot {
   mix: Record<string, number>;
 }
 
-const MAX_MESSAGE = 300;
-
 export function breakerView(
   snap: BreakerSnapshot,
   recorder: BreakerRecorder,
   nowMs: number,
   full: boolean,
+  lastFailure: (name: string, recorded: boolean) => LastFailure | null,
 ): BreakerView {
   const timeline = recorder.timeline(snap.name);
   let failureRate: number | null = null;
@@ -81,10 +85,8 @@ export function breakerView(
     openings: snap.totals.openings,
     retryAfterMs: Number.isFinite(snap.retryAfter) ? Math.ceil(snap.retryAfter) : null,
     lastFailureAt: snap.lastFailureAt,
-    lastFailure:
-      snap.lastFailure === null
-        ? null
-        : { name: snap.lastFailure.name, message: snap.lastFailure.message.slice(0, MAX_MESSAGE) },
+    lastErrorKind:
+      lastFailure(snap.name, snap.lastFailureAt !== null || snap.lastFailure !== null)?.kind ?? null,
     timeline: { ...series, full },
   };
 }

@@ -1,6 +1,5 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Database } from '../adapters/db/database.js';
 import type { Assistant } from '../domain/assistant.js';
 import { DEFAULT_FALLBACK, FALLBACK_OPTIONS, type FallbackOption, type JobQueue } from '../domain/types.js';
 import { requireUser } from './auth.js';
@@ -53,15 +52,15 @@ const ErrorBody = Type.Object(
 );
 
 interface Deps {
-  db: Database;
   assistant: Assistant;
   queue: JobQueue;
 }
 
 /** POST /api/assistant/query and GET /api/assistant/jobs/:id. */
-export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { db, assistant, queue }) => {
-  // onRequest: an unauthenticated body is never parsed or validated.
-  app.addHook('onRequest', requireUser(db));
+export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { assistant, queue }) => {
+  // onRequest: an unauthenticated body is never parsed or validated (the root hooks already identified the
+  // caller and charged the request to the rate limit).
+  app.addHook('onRequest', requireUser);
 
   app.post<{ Body: { query: string; include_metadata?: boolean; fallback?: FallbackOption[] } }>(
     '/api/assistant/query',

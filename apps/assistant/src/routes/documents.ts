@@ -1,6 +1,5 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Database } from '../adapters/db/database.js';
 import { DOCUMENT_LIMITS, type DocumentRepository } from '../adapters/db/documents.js';
 import { requireUser } from './auth.js';
 
@@ -16,12 +15,12 @@ const DocumentBody = Type.Object(
 );
 
 /** POST /api/documents and GET /api/documents: each user sees only their own. */
-export const documentRoutes: FastifyPluginAsync<{ db: Database; documents: DocumentRepository }> = async (
+export const documentRoutes: FastifyPluginAsync<{ documents: DocumentRepository }> = async (
   app,
-  { db, documents },
+  { documents },
 ) => {
   // onRequest: an unauthenticated body is never parsed or validated.
-  app.addHook('onRequest', requireUser(db));
+  app.addHook('onRequest', requireUser);
 
   app.post<{ Body: { title: string; content: string } }>(
     '/api/documents',

@@ -1,12 +1,19 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { BreakerRegistry } from 'tripswitch';
 import { checkDatabase, type Database } from '../adapters/db/database.js';
+import type { FailureTracker } from '../observability/failures.js';
 
-/** Health endpoints: breaker states (the seed guide's shape), liveness, readiness. */
-export const healthRoutes: FastifyPluginAsync<{ db: Database; registry: BreakerRegistry }> = async (
-  app,
-  { db, registry },
-) => {
+interface Deps {
+  db: Database;
+  registry: BreakerRegistry;
+  failures: FailureTracker;
+}
+
+/**
+ * Health endpoints: breaker states (the seed guide's shape), liveness, readiness. They are public, so they
+ * carry states, counts, times and the failure's classification only — never upstream text or URLs.
+ */
+export const healthRoutes: FastifyPluginAsync<Deps> = async (app, { db, registry, failures }) => {
   app.get('/health/circuit-breakers', { schema: { summary: 'State of every circuit breaker' } }, async () => {
     const out: Record<string, unknown> = {};
     for (const s of registry.snapshots()) {
@@ -16,7 +23,8 @@ export const healthRoutes: FastifyPluginAsync<{ db: Database; registry: BreakerR
         last_failure: s.lastFailureAt === null ? null : new Date(s.lastFailureAt).toISOString(),
         healthy: s.state === 'closed' || s.state === 'disabled',
         retry_after_ms: Number.isFinite(s.retryAfter) ? Math.round(s.retryAfter) : null,
-        last_error: s.lastFailure?.message ?? null,
+        last_error_kind:
+          failures.get(s.name, s.lastFailureAt !== null || s.lastFailure !== null)?.kind ?? null,
         store: s.store.kind,
         store_status: s.store.status,
       };

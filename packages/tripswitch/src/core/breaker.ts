@@ -116,7 +116,9 @@ export class CircuitBreaker implements Policy, BreakerRef {
   private readonly _o: ResolvedOptions;
   private _link: StoreLink;
   /** True when the CLOSED success path needs nothing but the generation check (no timeout, window, latency). */
-  private readonly _fast: boolean;
+  private _fast: boolean;
+  /** A shared store's first read still in flight: calls wait for it (StoreLink.ready), then this is cleared. */
+  private _storeReady: Promise<void> | undefined;
 
   private _code: Code;
   private _gen = 0;
@@ -170,6 +172,16 @@ export class CircuitBreaker implements Policy, BreakerRef {
       now: () => o.clock.now(),
       nextOpenDuration: () => o.openDuration({ openings: this._openings + 1, error: this._lastError }),
     });
+    const ready = this._link.ready;
+    if (ready !== undefined) {
+      // Until the shared state is known, every call takes the guarded path, which waits for it.
+      const fast = this._fast;
+      this._fast = false;
+      this._storeReady = ready.then(() => {
+        this._storeReady = undefined;
+        this._fast = fast;
+      });
+    }
   }
 
   // ---------------------------------------------------------------- inspection
@@ -327,6 +339,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
   }
 
   private async _runGuarded<T>(fn: Operation<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (this._storeReady !== undefined) await this._storeReady;
     if (signal?.aborted) throw signal.reason;
     if (this._code === DISABLED) return fn(signal === undefined ? defaultContext : { signal, attempt: 1 });
     const clock = this._o.clock;
@@ -459,6 +472,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
    * permit (report exactly one outcome on it) or rejects with `CircuitOpenError`.
    */
   async acquirePermit(): Promise<Permit> {
+    if (this._storeReady !== undefined) await this._storeReady;
     const clock = this._o.clock;
     if (this._code === DISABLED) return disabledPermit;
     const admitted = this._admit(clock.now());

@@ -55,6 +55,13 @@ export interface StoreLink {
   readonly shared: boolean;
   /** Current backend status. */
   readonly status: StoreStatus;
+  /**
+   * Set by shared stores while the link's first read of the shared state is in flight: settles (never
+   * rejects) once the read completed or the store gave up waiting (bounded by its command timeout, after
+   * which the breaker runs on local state and hears a `storeStatus` event). The breaker admits no call
+   * before it settles, so a breaker created while the cluster is OPEN never lets a call through.
+   */
+  readonly ready?: Promise<void> | undefined;
   /** The breaker moved from `from` to `snapshot.state` by its own decision (trip, probe result, manual action). */
   transitioned(from: CircuitState, snapshot: SharedSnapshot, cause?: TransitionCause): void;
   /** A call failed while CLOSED. `failCount` is the breaker's local count after this failure. */

@@ -9,7 +9,8 @@ import type {
   TransitionCause,
 } from '../core/store.js';
 import type { CircuitState } from '../core/types.js';
-import { type BreakerKeys, breakerKeys } from './keys.js';
+import { StoreUnavailableError } from './errors.js';
+import { type BreakerKeys, breakerKeys, type NamespaceKeys } from './keys.js';
 import type { ResolvedRedisStoreOptions } from './options.js';
 import { type LuaScript, scripts } from './scripts.js';
 import type { ClusterView, EventMessage, ScriptReply } from './snapshot.js';
@@ -18,6 +19,8 @@ import type { ClusterView, EventMessage, ScriptReply } from './snapshot.js';
 export interface LinkHost {
   readonly status: StoreStatus;
   readonly options: ResolvedRedisStoreOptions;
+  /** The namespace's keys and channel. */
+  readonly ns: NamespaceKeys;
   /** Run a script; a failure has already been reported to the store (it goes degraded) when this rejects. */
   exec(
     script: LuaScript,
@@ -26,8 +29,11 @@ export interface LinkHost {
     onLate?: (reply: ScriptReply) => void,
   ): Promise<ScriptReply>;
   detach(link: RedisLink): void;
-  /** Resolves once this channel's subscription is live (bounded wait). */
-  subscribed(channel: string): Promise<void>;
+  /**
+   * This breaker's shared state, read after the namespace subscription is live (so a change is either in
+   * the read or in a message, never in neither). Reads asked for in the same turn share one round trip.
+   */
+  read(link: RedisLink): Promise<ClusterView>;
 }
 
 /** Granted without Redis: while degraded, or for a trip the quorum kept local. */
@@ -76,6 +82,14 @@ export class RedisLink implements StoreLink {
   /** The local state changed without reaching Redis: reconcile on the next read. */
   private dirty = false;
   private closed = false;
+  /** The last status the store announced to this breaker (to tell a late joiner of a degraded store). */
+  private told: StoreStatus = 'connected';
+  /** The first read ran past commandTimeout and is still in flight: this breaker runs on local state. */
+  private lagging = false;
+  /** A success was recorded before the first read: the cluster's pooled streak starts over after it. */
+  private recoverAfterRead = false;
+  /** See StoreLink.ready; set by start(), cleared when the first read completed or was given up on. */
+  ready: Promise<void> | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private pendingFails = 0;
   private failSeq = 0;
@@ -98,17 +112,22 @@ export class RedisLink implements StoreLink {
     private readonly config: StoreBreakerConfig,
   ) {
     const slots = Math.max(1, Math.floor(config.halfOpenMaxCalls ?? 1));
-    this.keys = breakerKeys(host.options.prefix, sink.name, slots);
+    this.keys = breakerKeys(host.ns, host.options.prefix, sink.name, slots);
     const timeout = Number.isFinite(config.halfOpenTimeout) ? config.halfOpenTimeout : host.options.keyTtl;
     this.leaseMs = Math.max(1, Math.ceil(timeout + host.options.leaseGrace));
   }
 
   get status(): StoreStatus {
-    return this.host.status;
+    return this.lagging ? 'degraded' : this.host.status;
   }
 
   get name(): string {
     return this.sink.name;
+  }
+
+  /** The local state changed without reaching Redis: the next backstop tick reads (and reconciles) it. */
+  get needsRead(): boolean {
+    return this.dirty && !this.closed;
   }
 
   // ------------------------------------------------------------ StoreLink
@@ -144,21 +163,26 @@ export class RedisLink implements StoreLink {
   }
 
   failed(): void {
-    if (this.closed || this.host.status === 'degraded' || this.knownGen < 0) return;
+    if (this.closed || this.host.status === 'degraded') return;
     this.pendingFails++;
-    if (this.flushScheduled) return;
+    // Before the first read the generation is unknown: the failures wait for it (pooled, not dropped).
+    if (this.flushScheduled || this.knownGen < 0) return;
     // Failures of one event-loop turn go in one script call (a burst of N failures costs one round trip).
     this.flushScheduled = true;
     setImmediate(() => this.flushFails());
   }
 
   recovered(): void {
-    if (this.closed || this.host.status === 'degraded' || this.knownGen < 0) return;
+    if (this.closed || this.host.status === 'degraded') return;
     this.pendingFails = 0; // a success came after them: they no longer count
+    if (this.knownGen < 0) {
+      this.recoverAfterRead = true;
+      return;
+    }
     const gen = this.knownGen;
     this.enqueue(async () => {
       if (this.host.status === 'degraded') return;
-      await this.host.exec(scripts.recover, this.keys.all, [gen]);
+      await this.run(scripts.recover, [gen]);
     }).catch(noop);
   }
 
@@ -169,7 +193,7 @@ export class RedisLink implements StoreLink {
     return this.enqueue(async (): Promise<ProbeLease | null> => {
       if (this.host.status === 'degraded') return localLease;
       const token = randomUUID();
-      const reply = await this.host.exec(scripts.acquire, this.keys.all, [token, this.leaseMs], (late) => {
+      const reply = await this.run(scripts.acquire, [token, this.leaseMs], (late) => {
         // Granted after we stopped waiting: hand the slot straight back.
         if (late.verdict === '1') this.sendSettle(token, Number(late.extra[0]), '', 0).catch(noop);
       });
@@ -211,18 +235,61 @@ export class RedisLink implements StoreLink {
 
   // ------------------------------------------------------------ from the store
 
+  /**
+   * The first read, right after attach. `ready` settles when it completed, or after `commandTimeout` at
+   * the latest: then the breaker runs on local state and hears `storeStatus('degraded')`.
+   */
+  start(): void {
+    const ms = this.host.options.commandTimeout;
+    this.ready = new Promise<void>((resolve) => {
+      let done = false;
+      const finish = (error?: unknown) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.ready = undefined;
+        if (error !== undefined && !this.closed && this.told !== 'degraded') {
+          this.notifyStatus('degraded', error);
+        }
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.lagging = true;
+        finish(new StoreUnavailableError(`first read of "${this.name}" took longer than ${ms} ms`));
+      }, ms);
+      const caughtUp = () => {
+        if (!this.lagging) return;
+        this.lagging = false;
+        if (this.host.status === 'connected' && this.told !== 'connected')
+          this.notifyStatus('connected', undefined);
+      };
+      this.sync().then(
+        () => {
+          finish();
+          caughtUp();
+        },
+        (error: unknown) => {
+          this.lagging = false; // the store itself is degraded now: its status speaks for this breaker
+          finish(error);
+        },
+      );
+    });
+  }
+
   /** Re-read the cluster state and reconcile (attach, backstop timer, rejoin). Rejects if Redis failed. */
   sync(): Promise<void> {
     return this.enqueue(async () => {
       // Subscribe first, then read: a change is either in the read or in a message, never in neither.
-      await this.host.subscribed(this.keys.channel);
-      const view = await this.host.exec(scripts.read, this.keys.all, [this.host.options.keyTtl]);
+      const view = await this.host.read(this);
       await this.reconcile(view);
+      this.afterFirstRead();
     });
   }
 
   notifyStatus(status: StoreStatus, error: unknown): void {
-    if (!this.closed) this.sink.storeStatus(status, error);
+    if (this.closed || this.told === status) return; // each change once, though store and link both report
+    this.told = status;
+    this.sink.storeStatus(status, error);
   }
 
   onMessage(message: EventMessage): void {
@@ -231,8 +298,13 @@ export class RedisLink implements StoreLink {
       this.busyUntil = 0; // a probe slot came free: the next call may ask
       return;
     }
-    if (message.gen <= this.knownGen) return; // already known, or older news
-    this.accept(message, message.origin);
+    this.offer(message, message.origin);
+  }
+
+  /** A state the store learned for this breaker (message or catch-up read): adopt it if it is news. */
+  offer(view: ClusterView, origin: string): void {
+    if (this.closed || view.gen <= this.knownGen) return; // already known, or older news
+    this.accept(view, origin);
   }
 
   /** Called by a lease: give the slot back and, for a probe result, apply it in the same script. */
@@ -273,6 +345,29 @@ export class RedisLink implements StoreLink {
 
   // ------------------------------------------------------------ internals
 
+  /** Reports made before the generation was known go out now, on the generation just read. */
+  private afterFirstRead(): void {
+    if (this.recoverAfterRead) {
+      this.recoverAfterRead = false;
+      const gen = this.knownGen;
+      this.enqueue(() => this.run(scripts.recover, [gen])).catch(noop);
+    }
+    if (this.pendingFails > 0 && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushFails());
+    }
+  }
+
+  /** A per-breaker script: KEYS are this breaker's, ARGV starts with name, channel and key TTL. */
+  private run(
+    script: LuaScript,
+    args: readonly (string | number)[],
+    onLate?: (reply: ScriptReply) => void,
+  ): Promise<ScriptReply> {
+    const h = this.host;
+    return h.exec(script, this.keys.all, [this.name, h.ns.channel, h.options.keyTtl, ...args], onLate);
+  }
+
   private now(): number {
     return this.config.now ? this.config.now() : Date.now();
   }
@@ -285,16 +380,7 @@ export class RedisLink implements StoreLink {
 
   private sendSettle(token: string, slot: number, state: string, openUntil: number): Promise<ScriptReply> {
     const remaining = state === 'open' ? Math.round(openUntil - this.now()) : 0;
-    const o = this.host.options;
-    return this.host.exec(scripts.settle, this.keys.all, [
-      token,
-      slot,
-      state,
-      remaining,
-      this.id,
-      o.keyTtl,
-      this.keys.channel,
-    ]);
+    return this.run(scripts.settle, [token, slot, state, remaining, this.id]);
   }
 
   /** Publish a local transition (compare-and-set on the generation we know; `force` for manual actions). */
@@ -318,15 +404,7 @@ export class RedisLink implements StoreLink {
     let remaining = 0;
     if (state === 'half-open') state = 'open'; // an OPEN whose time is up: probing time, cluster-wide
     if (state === 'open') remaining = Math.max(0, Math.round(snapshot.openUntil - this.now()));
-    const o = this.host.options;
-    const reply = await this.host.exec(scripts.transition, this.keys.all, [
-      expectedGen,
-      state,
-      remaining,
-      this.id,
-      o.keyTtl,
-      this.keys.channel,
-    ]);
+    const reply = await this.run(scripts.transition, [expectedGen, state, remaining, this.id]);
     this.dirty = false;
     if (reply.verdict === '1') this.knownGen = reply.gen;
     else this.accept(reply, ''); // lost the race: the cluster's state wins
@@ -343,7 +421,7 @@ export class RedisLink implements StoreLink {
     const c = this.config;
     this.enqueue(async () => {
       if (this.host.status === 'degraded') return;
-      const reply = await this.host.exec(scripts.fail, this.keys.all, [
+      const reply = await this.run(scripts.fail, [
         gen,
         count,
         this.id,
@@ -352,8 +430,6 @@ export class RedisLink implements StoreLink {
         c.failWindow ?? 0,
         o.quorum,
         Math.max(0, Math.round(c.nextOpenDuration())),
-        o.keyTtl,
-        this.keys.channel,
       ]);
       // 1: our report opened the cluster; 0: the state had moved on. Either way, follow the cluster.
       if (reply.verdict !== '2' && reply.gen !== this.knownGen) this.accept(reply, '');
@@ -366,7 +442,7 @@ export class RedisLink implements StoreLink {
   }
 
   /** Bring local and cluster state together after a read. */
-  private async reconcile(view: ScriptReply): Promise<void> {
+  private async reconcile(view: ClusterView): Promise<void> {
     const now = this.now();
     const local = this.effective(now);
     const protective = local === 'open' || local === 'half-open' || local === 'isolated';

@@ -1,4 +1,4 @@
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
 
 /** Where RedisStore writes its log lines (a pino or console-like logger fits). */
 export interface RedisStoreLogger {
@@ -7,17 +7,27 @@ export interface RedisStoreLogger {
 }
 
 export interface RedisStoreOptions {
-  /** Your ioredis connection: used for our commands; a `duplicate()` of it carries pub/sub. */
-  client?: Redis;
+  /**
+   * Your ioredis connection, a `Redis` or a `Cluster`: used for our commands; a `duplicate()` of it carries
+   * pub/sub (for a Cluster, with ioredis's sharded subscribers, so the namespace channel is followed to the
+   * master that serves its slot).
+   */
+  client?: Redis | Cluster;
   /** Or a URL (`redis://127.0.0.1:6379/0`) for a connection the store creates and closes. */
   url?: string;
   /** Options for the connection the store creates (merged over the store's fail-fast defaults). */
   redisOptions?: RedisOptions;
-  /** Key and channel prefix. Default 'tripswitch'. Keys look like `tripswitch:{name}:state`. */
+  /**
+   * The namespace: key and channel prefix, and the Redis Cluster hash tag of all of them (a namespace
+   * lives in one slot). Default 'tripswitch'. Keys look like `{tripswitch}:b:<name>:state`.
+   */
   prefix?: string;
   /** ms each of our commands may take before Redis counts as unreachable. Default 500. */
   commandTimeout?: number;
-  /** ms between re-reads of every breaker's shared state (the pub/sub backstop). Default 1000. */
+  /**
+   * ms between backstop checks of the namespace version (one HMGET per store; the changed breakers are
+   * re-read only when it moved). Default 1000.
+   */
   refreshInterval?: number;
   /** Distinct instances that must have reported failures before the cluster opens. Default 1. */
   quorum?: number;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { StoreUnavailableError } from './errors.js';
 import type { LuaScript } from './scripts.js';
 import { parseReply, type ScriptReply } from './snapshot.js';
@@ -12,7 +12,7 @@ export class CommandRunner {
   private everReady: boolean;
 
   constructor(
-    private readonly client: Redis,
+    private readonly client: Redis | Cluster,
     private readonly timeoutMs: number,
   ) {
     this.everReady = client.status === 'ready';
@@ -26,36 +26,45 @@ export class CommandRunner {
    * Run `script`. `onLate` receives a reply that arrives after we gave up (e.g. a lease granted too late,
    * which the caller must hand back).
    */
-  async exec(
+  exec(
     script: LuaScript,
     keys: readonly string[],
     args: readonly (string | number)[],
     onLate?: (reply: ScriptReply) => void,
   ): Promise<ScriptReply> {
+    return this.call(script.name, (client) => script.run(client, keys, args).then(parseReply), onLate);
+  }
+
+  /** Run any command (or script) under the same rules: a ready connection, `timeoutMs` at most. */
+  async call<T>(
+    name: string,
+    work: (client: Redis | Cluster) => Promise<T>,
+    onLate?: (reply: T) => void,
+  ): Promise<T> {
     const started = Date.now();
     if (this.client.status !== 'ready') await this.firstConnection();
     const left = Math.max(1, this.timeoutMs - (Date.now() - started));
     let timedOut = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const work = script.run(this.client, keys, args).then(parseReply);
+    const running = work(this.client);
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         timedOut = true;
-        reject(new StoreUnavailableError(`${script.name} timed out after ${this.timeoutMs} ms`));
+        reject(new StoreUnavailableError(`${name} timed out after ${this.timeoutMs} ms`));
       }, left);
     });
     // A reply after the deadline goes to onLate; an error after it is of no interest to anyone.
-    work.then(
+    running.then(
       (reply) => {
         if (timedOut) onLate?.(reply);
       },
       () => {},
     );
     try {
-      return await Promise.race([work, deadline]);
+      return await Promise.race([running, deadline]);
     } catch (err) {
       if (err instanceof StoreUnavailableError) throw err;
-      throw new StoreUnavailableError(`${script.name} failed: ${(err as Error)?.message ?? String(err)}`, {
+      throw new StoreUnavailableError(`${name} failed: ${(err as Error)?.message ?? String(err)}`, {
         cause: err,
       });
     } finally {

@@ -45,7 +45,7 @@ export function skipWithoutRedis(): false | string {
   return reason;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -64,10 +64,22 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-function launch(port: number, dir: string): Promise<ChildProcess> {
+function launch(port: number, dir: string, extra: readonly string[] = []): Promise<ChildProcess> {
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      ...extra,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   live.add(child);
@@ -103,11 +115,14 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-/** Start a private redis-server. Throws if it cannot be started (check `skipWithoutRedis()` first). */
-export async function startRedisServer(): Promise<RedisServer> {
+/**
+ * Start a private redis-server. Throws if it cannot be started (check `skipWithoutRedis()` first).
+ * `extra` arguments go to redis-server as they are (e.g. `--cluster-enabled yes`).
+ */
+export async function startRedisServer(extra: readonly string[] = []): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'tripswitch-redis-'));
   const port = await freePort();
-  let child: ChildProcess | null = await launch(port, dir);
+  let child: ChildProcess | null = await launch(port, dir, extra);
   let stopped = false;
   return {
     port,
@@ -130,7 +145,7 @@ export async function startRedisServer(): Promise<RedisServer> {
         current.kill('SIGKILL');
         await exited(current);
       }
-      child = await launch(port, dir);
+      child = await launch(port, dir, extra);
     },
     async stop() {
       if (stopped) return;

@@ -45,7 +45,7 @@ test('BreakerMetrics exports state, failures, openings, rejections and durations
   assert.equal(value(text, 'circuit_breaker_state{breaker_name="hf"}'), 2);
 });
 
-test('loggingListener logs state changes at warn and failures at error with name, state and fail count', async () => {
+test('loggingListener: openings at warn, recovery at info, failures at error with name, state, count and cause chain', async () => {
   const lines: Array<{ level: string; obj: Record<string, unknown>; msg: string | undefined }> = [];
   const log = (level: string) => (obj: object, msg?: string) =>
     lines.push({ level, obj: obj as Record<string, unknown>, msg });
@@ -54,15 +54,25 @@ test('loggingListener logs state changes at warn and failures at error with name
     failMax: 1,
     listeners: [loggingListener({ info: log('info'), warn: log('warn'), error: log('error') })],
   });
-  await breaker.execute(() => Promise.reject(new Error('boom'))).catch(() => {});
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+  await breaker
+    .execute(() => Promise.reject(new TypeError('fetch failed', { cause: refused })))
+    .catch(() => {});
   const failure = lines.find((l) => l.level === 'error');
   const change = lines.find((l) => l.level === 'warn');
   assert.ok(failure, 'a failure was logged at error');
   assert.equal(failure.obj.breaker, 'llm');
-  assert.deepEqual(failure.obj.err, { name: 'Error', message: 'boom' });
+  assert.deepEqual(failure.obj.error, {
+    name: 'TypeError',
+    message: 'fetch failed',
+    cause: [{ name: 'Error', message: 'connect ECONNREFUSED 127.0.0.1:9', code: 'ECONNREFUSED' }],
+  });
   assert.ok(change, 'the state change was logged at warn');
   assert.equal(change.obj.from, 'closed');
   assert.equal(change.obj.to, 'open');
+  breaker.close();
+  const recovery = lines.find((l) => l.obj.to === 'closed');
+  assert.equal(recovery?.level, 'info', 'recovery is logged at info');
 });
 
 describe('series do not outlive their breaker (issue 12, item 8)', () => {

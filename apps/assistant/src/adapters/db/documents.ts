@@ -1,5 +1,6 @@
 // The user's documents (sermons) and full-text search over them. Every read is scoped by user id.
 import type { Database, Statement } from 'better-sqlite3';
+import { codePointLength, DomainTypeError, DomainValidationError } from '../../domain/text.js';
 import { toFtsQuery } from './fts-query.js';
 import { newId } from './ids.js';
 
@@ -16,7 +17,7 @@ export interface DocumentSummary {
   title: string;
   /** epoch ms */
   createdAt: number;
-  /** content length in characters */
+  /** content length in characters (Unicode code points, as everywhere in the service) */
   size: number;
 }
 
@@ -24,6 +25,7 @@ export interface StoredDocument extends DocumentSummary {
   content: string;
 }
 
+/** Maximum lengths in Unicode code points (the same unit as the routes' JSON Schema `maxLength`). */
 export const DOCUMENT_LIMITS = Object.freeze({ titleMaxChars: 300, contentMaxChars: 200_000 });
 /** Upper bound on an excerpt's length (characters, ellipses included). */
 export const PASSAGE_MAX_CHARS = 600;
@@ -50,10 +52,11 @@ interface SearchRow {
 }
 
 function requireText(value: unknown, field: string, max: number): string {
-  if (typeof value !== 'string') throw new TypeError(`${field} must be a string`);
+  if (typeof value !== 'string') throw new DomainTypeError(`${field} must be a string`);
   const trimmed = value.trim();
-  if (trimmed.length === 0 || trimmed.length > max) {
-    throw new RangeError(`${field} must be 1-${max} characters (after trimming), got ${trimmed.length}`);
+  const length = codePointLength(trimmed);
+  if (length === 0 || length > max) {
+    throw new DomainValidationError(`${field} must be 1-${max} characters (after trimming), got ${length}`);
   }
   return trimmed;
 }
@@ -115,7 +118,7 @@ export class DocumentRepository {
     const id = newId('doc');
     const createdAt = this.#now();
     this.#insert.run(id, userId, title, content, createdAt);
-    return { id, title, content, createdAt, size: content.length };
+    return { id, title, content, createdAt, size: codePointLength(content) };
   }
 
   /** The caller's documents, newest first, without their content. */
@@ -137,7 +140,13 @@ export class DocumentRepository {
   getDocument(userId: string, id: string): StoredDocument | null {
     const r = this.#get.get(userId, id);
     if (!r) return null;
-    return { id: r.id, title: r.title, content: r.content, createdAt: r.created_at, size: r.content.length };
+    return {
+      id: r.id,
+      title: r.title,
+      content: r.content,
+      createdAt: r.created_at,
+      size: codePointLength(r.content),
+    };
   }
 
   /** True when the caller's document existed and was deleted. */

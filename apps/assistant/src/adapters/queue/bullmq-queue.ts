@@ -4,7 +4,7 @@ import { type CircuitBreaker, CircuitOpenError } from 'tripswitch';
 import type { JobQueue, JobStatus, JobView, QueryResponse } from '../../domain/types.js';
 import { newId } from '../db/ids.js';
 import { bullmqWorkerConnection, closeClient, createCommandClient, isDown } from '../redis/connection.js';
-import { toJobView } from './job-view.js';
+import { jobErrorText, toJobView } from './job-view.js';
 
 export interface BullMqJobQueueOptions {
   /** The Redis that holds the jobs (every instance behind it shares them). */
@@ -291,7 +291,8 @@ export class BullMqJobQueue implements JobQueue {
       // Stopping: not the job's fault; it goes back to the queue for the next worker.
       if (stopping.aborted) await this.#putBack(job, token, 0);
       this.#o.logger?.warn({ job: job.id, err: (err as Error)?.message }, 'queued job not answered yet');
-      throw err;
+      // BullMQ keeps the message as the job's failedReason, which the job view shows: a safe one.
+      throw new Error(jobErrorText(err), { cause: err });
     }
   }
 

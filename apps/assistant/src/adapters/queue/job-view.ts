@@ -1,4 +1,14 @@
+import { classifyError } from 'tripswitch/http';
 import type { JobStatus, JobView, QueryResponse } from '../../domain/types.js';
+
+/**
+ * What a failed attempt leaves on a job (and so in `GET /api/assistant/jobs/:id`): the error's class and
+ * its classification, never the upstream's own text, which can carry secrets (DESIGN 3.3).
+ */
+export function jobErrorText(err: unknown): string {
+  const type = err instanceof Error ? err.name : typeof err;
+  return `the model could not answer: ${type} (${classifyError(err).reason})`;
+}
 
 /** The public shape of a job (GET /api/assistant/jobs/:id), whatever queue holds it. */
 export function toJobView(job: {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type CircuitBreaker, CircuitOpenError, isPolicyRejection } from 'tripswitch';
 import type { JobQueue, JobStatus, JobView, QueryResponse } from '../../domain/types.js';
 import type { JobRepository } from '../db/jobs.js';
-import { toJobView } from './job-view.js';
+import { jobErrorText, toJobView } from './job-view.js';
 
 export interface SqliteJobQueueOptions {
   repo: JobRepository;
@@ -154,7 +154,9 @@ export class SqliteJobQueue implements JobQueue {
           break;
         }
         const delay = Math.min(1000 * 2 ** Math.min(job.attempts, 6), 60_000);
-        const status = this.#store(() => repo.retryJob(job.id, this.owner, this.#now() + delay, err));
+        const status = this.#store(() =>
+          repo.retryJob(job.id, this.owner, this.#now() + delay, jobErrorText(err)),
+        );
         this.#o.logger?.warn(
           { job: job.id, status, err: (err as Error)?.message },
           'queued job not answered yet',

@@ -177,9 +177,8 @@ function probeText(data) {
 function lastFailureText(data) {
   if (data.lastFailureAt === null) return 'none';
   const ago = view.serverAt - data.lastFailureAt + sinceSnapshot();
-  const reason = data.lastFailure
-    ? `${data.lastFailure.name}: ${data.lastFailure.message}`
-    : 'unknown reason';
+  // The public stream carries the failure's kind only; the message is on the admin API.
+  const reason = data.lastErrorKind ?? 'unknown reason';
   return `${duration(ago)} ago (${new Date(data.lastFailureAt).toLocaleTimeString()}): ${reason}`;
 }
 
