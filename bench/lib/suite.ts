@@ -13,10 +13,24 @@ export interface BenchScale {
   readonly breakers: number;
   /** Calls in each soak. */
   readonly soakCalls: number;
+  /** Other users' documents in the excerpt-search cost comparison. */
+  readonly searchDocuments: number;
 }
 
-export const FULL_SCALE: BenchScale = { rounds: 15, sampleMs: 80, breakers: 10_000, soakCalls: 1_000_000 };
-export const QUICK_SCALE: BenchScale = { rounds: 3, sampleMs: 30, breakers: 2_000, soakCalls: 100_000 };
+export const FULL_SCALE: BenchScale = {
+  rounds: 15,
+  sampleMs: 80,
+  breakers: 10_000,
+  soakCalls: 1_000_000,
+  searchDocuments: 10_000,
+};
+export const QUICK_SCALE: BenchScale = {
+  rounds: 3,
+  sampleMs: 30,
+  breakers: 2_000,
+  soakCalls: 100_000,
+  searchDocuments: 2_000,
+};
 
 export interface SuiteContext {
   readonly scale: BenchScale;

@@ -8,6 +8,7 @@ import { memorySuite } from './memory.js';
 import { pipelineSuite } from './pipeline.js';
 import { redisSuite } from './redis.js';
 import { rejectionSuite } from './rejection.js';
+import { searchSuite } from './search.js';
 import { soakSuite } from './soak.js';
 import { successSuite } from './success.js';
 
@@ -19,4 +20,5 @@ export const suites: Suite[] = [
   pipelineSuite,
   redisSuite,
   fleetSuite,
+  searchSuite,
 ];

@@ -10,7 +10,7 @@ import { FloorBreaker } from '../micro/floor.js';
 import { suites } from '../micro/suites.js';
 
 // Tiny counts: this checks the harness runs and reports sane numbers, never how fast anything is.
-const TINY: BenchScale = { rounds: 1, sampleMs: 2, breakers: 200, soakCalls: 2_000 };
+const TINY: BenchScale = { rounds: 1, sampleMs: 2, breakers: 200, soakCalls: 2_000, searchDocuments: 50 };
 const ctx: SuiteContext = { scale: TINY, log: () => {} };
 
 function assertSane(result: SuiteResult): void {

@@ -145,6 +145,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const assistant: Assistant = new Assistant({
     llm: gateway,
     retrieve: (userId, query, limit) => documents.searchPassages(userId, query, limit),
+    documentsVersion: (userId) => documents.documentsVersion(userId),
     cache: new AnswerCache(config.cache),
     sharedCache: options.sharedCache,
     queue,

@@ -1,5 +1,5 @@
 import type { AnswerCache, CachedAnswer, SharedAnswerCache } from '../adapters/cache/answer-cache.js';
-import type { Passage } from '../adapters/llm/types.js';
+import type { LlmAnswer, Passage } from '../adapters/llm/types.js';
 import { type FallbackReason, fallbackReasonOf, type ModelPort } from './llm-gateway.js';
 import { normalizeQuery } from './query-key.js';
 import type {
@@ -16,6 +16,12 @@ export interface AssistantDeps {
   llm: ModelPort;
   /** Top passages of this user's own documents for a query (bm25). */
   retrieve(userId: string, query: string, limit: number): Passage[];
+  /**
+   * Fingerprint of the user's document set, changing whenever a document is added or removed (see
+   * domain/search/version.ts). Cached answers are keyed by it: an answer built from other documents is
+   * neither fresh nor a fallback. Omitted → answers are keyed by the question alone.
+   */
+  documentsVersion?(userId: string): string | Promise<string>;
   cache: AnswerCache;
   sharedCache?: SharedAnswerCache | undefined;
   queue?: JobQueue | undefined;
@@ -43,6 +49,11 @@ function toSources(passages: readonly Passage[]): Source[] {
   }));
 }
 
+/** The model declined to answer (content filter or its own refusal). */
+function refusal(text: string, passages: readonly Passage[], metadata: AnswerMetadata): QueryResponse {
+  return { answer: text, sources: toSources(passages), metadata: { ...metadata, refused: true } };
+}
+
 function excerptsAnswer(reason: FallbackReason, passages: readonly Passage[]): string {
   const why = reason === 'circuit_open' ? 'is temporarily unavailable' : 'could not answer just now';
   const lines = passages.map((p, i) => `${i + 1}. “${p.title}”: ${p.text}`);
@@ -65,8 +76,8 @@ export class Assistant {
 
   async answer(userId: string, request: QueryRequest, signal?: AbortSignal): Promise<AssistantOutcome> {
     const started = this.#now();
-    const key = normalizeQuery(request.query);
     const d = this.#d;
+    const key = await this.#cacheKey(userId, request.query);
     const meta = (m: AnswerMetadata): AnswerMetadata =>
       request.includeMetadata ? { ...m, ...this.#details(started) } : m;
 
@@ -85,15 +96,15 @@ export class Assistant {
     let reason: FallbackReason;
     try {
       const answer = await d.llm.complete(passages.request(request.query), signal);
-      const entry: CachedAnswer = {
-        answer: answer.text,
-        sources: toSources(passages.get()),
-        model: answer.model,
-        createdAt: this.#now(),
-      };
-      d.cache.set(userId, key, entry);
-      void d.sharedCache?.set(userId, key, entry, d.staleTtlMs).catch(() => {});
       d.onAnswer?.('llm');
+      // A refusal is the model working as designed (DESIGN.md 3.1): answered, never cached.
+      if (answer.refused) {
+        return {
+          status: 200,
+          body: refusal(answer.text, passages.get(), meta({ from_fallback: false, cached: false })),
+        };
+      }
+      const entry = this.#remember(userId, key, answer, passages.get());
       return { status: 200, body: this.#fromCache(entry, meta({ from_fallback: false, cached: false })) };
     } catch (err) {
       if (signal?.aborted) throw err; // the client went away: nobody to degrade for
@@ -173,18 +184,35 @@ export class Assistant {
    */
   async answerFromModel(userId: string, query: string, signal?: AbortSignal): Promise<QueryResponse> {
     const d = this.#d;
+    const key = await this.#cacheKey(userId, query);
     const passages = d.retrieve(userId, query, PASSAGES);
     const answer = await d.llm.complete({ question: query, passages }, signal);
+    if (answer.refused) {
+      return refusal(answer.text, passages, { from_fallback: false, cached: false, model: answer.model });
+    }
+    const entry = this.#remember(userId, key, answer, passages);
+    return this.#fromCache(entry, { from_fallback: false, cached: false, model: answer.model });
+  }
+
+  /** Keeps a model answer in L1 and (in the background) L2 as the last good answer. */
+  #remember(userId: string, key: string, answer: LlmAnswer, passages: readonly Passage[]): CachedAnswer {
+    const d = this.#d;
     const entry: CachedAnswer = {
       answer: answer.text,
       sources: toSources(passages),
       model: answer.model,
       createdAt: this.#now(),
     };
-    const key = normalizeQuery(query);
     d.cache.set(userId, key, entry);
     void d.sharedCache?.set(userId, key, entry, d.staleTtlMs).catch(() => {});
-    return this.#fromCache(entry, { from_fallback: false, cached: false, model: answer.model });
+    return entry;
+  }
+
+  /** The question, normalised, and the documents the answer is built from (L1 and L2 use the same key). */
+  async #cacheKey(userId: string, query: string): Promise<string> {
+    const version = await this.#d.documentsVersion?.(userId);
+    const question = normalizeQuery(query);
+    return version === undefined ? question : `${question}\u0000${version}`;
   }
 
   /**

@@ -20,6 +20,11 @@ export interface AnswerMetadata {
   fallback_reason?: FallbackReason;
   fallback_level?: FallbackLevel;
   job_id?: string;
+  /**
+   * True when the model declined to answer (a content filter or its own refusal): a 200 that is not an
+   * outage, never cached (DESIGN.md 3.1).
+   */
+  refused?: boolean;
   /** Extra detail, present when the request asked for `include_metadata`. */
   model?: string;
   provider?: string;

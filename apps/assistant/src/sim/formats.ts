@@ -101,18 +101,19 @@ export function generate(call: ModelCall): Generation {
 
 let completionSeq = 0;
 
-export function openAiReply(call: ModelCall, gen: Generation): unknown {
+/** One chat completion: `content` null and no completion tokens when the content filter withheld it. */
+function chatCompletion(call: ModelCall, content: string | null, finishReason: string): unknown {
   const promptTokens = countTokens(call.prompt);
-  const completionTokens = countTokens(gen.text);
+  const completionTokens = content === null ? 0 : countTokens(content);
   completionSeq++;
+  const message: Record<string, unknown> = { role: 'assistant', content };
+  if (content === null) message.refusal = null;
   return {
     id: `chatcmpl-sim-${completionSeq.toString(36)}`,
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model: call.model,
-    choices: [
-      { index: 0, message: { role: 'assistant', content: gen.text }, finish_reason: gen.finishReason },
-    ],
+    choices: [{ index: 0, message, finish_reason: finishReason }],
     usage: {
       prompt_tokens: promptTokens,
       completion_tokens: completionTokens,
@@ -121,8 +122,22 @@ export function openAiReply(call: ModelCall, gen: Generation): unknown {
   };
 }
 
+export function openAiReply(call: ModelCall, gen: Generation): unknown {
+  return chatCompletion(call, gen.text, gen.finishReason);
+}
+
 export function hfReply(call: ModelCall, gen: Generation): unknown {
   return [{ generated_text: call.returnFullText ? `${call.prompt} ${gen.text}` : gen.text }];
+}
+
+/** A 200 whose answer the provider's content filter withheld, as OpenAI (and Azure OpenAI) send it. */
+export function openAiFiltered(call: ModelCall): unknown {
+  return chatCompletion(call, null, 'content_filter');
+}
+
+/** The same for HF text generation: no text, and the generation details name the filter. */
+export function hfFiltered(): unknown {
+  return [{ generated_text: '', details: { finish_reason: 'content_filter', generated_tokens: 0 } }];
 }
 
 /** Error body in each provider's own shape. */

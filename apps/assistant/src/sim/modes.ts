@@ -10,6 +10,7 @@ export const SIM_MODES = [
   'loading',
   'ratelimit',
   'flaky',
+  'filtered',
 ] as const;
 export type SimMode = (typeof SIM_MODES)[number];
 

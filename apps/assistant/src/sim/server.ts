@@ -2,7 +2,8 @@
 // exactly as a failing provider does) speaking OpenAI chat completions and HF text generation, with
 // faults switched at run time through `/_sim/mode`.
 //
-// `refuse` destroys each model request's socket without a response: clients see ECONNRESET / "other side
+// `filtered` answers 200 with a content-filter refusal in the wire format (no text), as a provider's safety
+// system does. `refuse` destroys each model request's socket without a response: clients see ECONNRESET / "other side
 // closed". The listener itself stays open so `/_sim/*` keeps working and the sim can be healed at run time;
 // for a true ECONNREFUSED, `close()` the sim (or point the client at a closed port).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -11,8 +12,10 @@ import {
   BadRequestError,
   errorBody,
   generate,
+  hfFiltered,
   hfReply,
   type ModelCall,
+  openAiFiltered,
   openAiReply,
   parseHf,
   parseOpenAi,
@@ -215,6 +218,10 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
         // Retry-After carries whole seconds (RFC 9110 delay-seconds).
         headers: { 'retry-after': String(Math.ceil(cfg.retry_after_s)) },
       };
+    }
+    if (cfg.mode === 'filtered') {
+      counters.outcome('filtered');
+      return { status: 200, body: call.format === 'openai' ? openAiFiltered(call) : hfFiltered() };
     }
     counters.outcome('ok');
     const gen = generate(call);

@@ -6,6 +6,7 @@ export const SIM_OUTCOMES = [
   'error',
   'hang',
   'refused',
+  'filtered',
   'loading',
   'ratelimited',
   'bad_request',

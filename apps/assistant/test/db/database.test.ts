@@ -15,7 +15,7 @@ describe('openDatabase', () => {
       .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
       .all()
       .map((r) => r.name);
-    for (const n of ['users', 'documents', 'documents_fts', 'jobs', 'documents_ai', 'documents_ad']) {
+    for (const n of ['users', 'documents', 'passages', 'postings', 'search_stats', 'jobs']) {
       assert.ok(names.includes(n), `missing ${n}`);
     }
     assert.equal(db.pragma('user_version', { simple: true }), LATEST_SCHEMA_VERSION);

@@ -4,10 +4,10 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { openDatabase } from '../../src/adapters/db/database.js';
 import { DocumentRepository, PASSAGE_MAX_CHARS } from '../../src/adapters/db/documents.js';
-import { toFtsQuery } from '../../src/adapters/db/fts-query.js';
 import { ensureUsers } from '../../src/adapters/db/users.js';
 import { seedCorpus } from '../../src/corpus/seed.js';
 import { SAMPLE_SERMONS } from '../../src/corpus/sermons.js';
+import { queryTerms } from '../../src/domain/search/text.js';
 import { tempDatabase } from './tmp-db.js';
 
 function setup(t: TestContext) {
@@ -94,15 +94,18 @@ describe('searchPassages', () => {
   test('ranks the most relevant document first with a positive, decreasing score', (t) => {
     const { db, docs } = setup(t);
     seedCorpus(db, 'alice');
-    const results = docs.searchPassages('alice', 'How do I forgive someone who hurt me?');
-    assert.equal(results.length, 3);
-    assert.equal(results[0]?.title, 'Seventy Times Seven: On Forgiveness');
+    const results = docs.searchPassages('alice', 'Why did the prodigal son come home?');
+    assert.ok(results.length >= 2, `${results.length} passages`);
+    assert.equal(results[0]?.title, 'The Father Who Ran: The Prodigal Son');
+    assert.equal(new Set(results.map((r) => r.documentId)).size, results.length, 'one passage per document');
+    const forgive = docs.searchPassages('alice', 'How do I forgive someone who hurt me?');
+    assert.equal(forgive[0]?.title, 'Seventy Times Seven: On Forgiveness');
     for (let i = 1; i < results.length; i++) {
       assert.ok(results[i - 1]!.score >= results[i]!.score, 'scores must not increase');
     }
     assert.ok(results[0]!.score > 0);
     // Stemming: the query's "forgive" finds "forgiveness" in the excerpt.
-    assert.match(results[0]!.text, /forgive/i);
+    assert.match(forgive[0]!.text, /forgiveness/i);
   });
 
   test('a title match outranks the same word in passing', (t) => {
@@ -167,24 +170,26 @@ describe('searchPassages', () => {
       fc.property(fc.string({ maxLength: 200, unit: 'binary' }), (q) => {
         const results = docs.searchPassages('alice', q);
         assert.ok(results.length <= 3);
-        const match = toFtsQuery(q);
-        if (match !== null) assert.match(match, /^"[\p{L}\p{N}]+"( OR "[\p{L}\p{N}]+")*$/u);
+        for (const term of queryTerms(q)) assert.match(term, /^[\p{L}\p{N}][\p{L}\p{N}\p{M}]*$/u);
       }),
       { numRuns: 200 },
     );
   });
 
-  test('the index follows deletes and content updates', (t) => {
+  test('the index follows deletes, and a deleted document leaves nothing behind', (t) => {
     const { db, docs } = setup(t);
     const doc = docs.createDocument('alice', { title: 'Sabbath', content: 'rest is a gift' });
     assert.equal(docs.searchPassages('alice', 'gift').length, 1);
-    db.prepare("UPDATE documents SET content = 'rest is a command' WHERE id = ?").run(doc.id);
-    assert.deepEqual(docs.searchPassages('alice', 'gift'), []);
-    assert.equal(docs.searchPassages('alice', 'command').length, 1);
     assert.equal(docs.deleteDocument('alice', doc.id), true);
-    assert.deepEqual(docs.searchPassages('alice', 'command'), []);
-    // The external-content index is consistent with its table.
-    db.prepare("INSERT INTO documents_fts(documents_fts, rank) VALUES ('integrity-check', 1)").run();
+    assert.deepEqual(docs.searchPassages('alice', 'gift'), []);
+    assert.equal(docs.deleteDocument('alice', doc.id), false);
+    const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
+    assert.equal(count('SELECT count(*) AS n FROM postings'), 0);
+    assert.equal(count('SELECT count(*) AS n FROM passages'), 0);
+    assert.deepEqual(db.prepare('SELECT passages, total_length FROM search_stats').get(), {
+      passages: 0,
+      total_length: 0,
+    });
   });
 });
 

@@ -258,6 +258,60 @@ describe('against a raw server: headers, garbage bodies, secrets', () => {
     }
   });
 
+  test('a refusal is an answer flagged refused, not an error (OpenAI and HF shapes)', async () => {
+    const openai = track(new OpenAiClient({ baseUrl: base, model: 'm' }));
+    const hf = track(new HfInferenceClient({ baseUrl: base, model: 'm' }));
+    const refusals: [LlmClient, unknown, RegExp][] = [
+      // Azure/OpenAI content filter: no content at all.
+      [
+        openai,
+        { choices: [{ message: { role: 'assistant', content: null }, finish_reason: 'content_filter' }] },
+        /declined/,
+      ],
+      // A filter that cut a started answer: the partial text is not shown.
+      [
+        openai,
+        { choices: [{ message: { content: 'Here is how' }, finish_reason: 'content_filter' }] },
+        /declined/,
+      ],
+      // OpenAI's structured refusal message.
+      [
+        openai,
+        {
+          choices: [
+            { message: { content: null, refusal: "I can't help with that." }, finish_reason: 'stop' },
+          ],
+        },
+        /can't help/,
+      ],
+      [openai, { choices: [{ message: { content: '' }, finish_reason: 'refusal' }] }, /declined/],
+      [hf, [{ generated_text: '', details: { finish_reason: 'content_filter' } }], /declined/],
+      [hf, { generated_text: '', refusal: 'Not able to answer that.' }, /Not able/],
+    ];
+    for (const [c, body, text] of refusals) {
+      reply = { status: 200, body: JSON.stringify(body) };
+      const answer = await ask(c);
+      assert.equal(answer.refused, true, JSON.stringify(body));
+      assert.match(answer.text, text);
+    }
+    // An ordinary answer is not flagged.
+    reply = { status: 200, body: okChat };
+    assert.equal((await ask(openai)).refused, undefined);
+  });
+
+  test('the sim in filtered mode sends a content-filter refusal in both wire formats', async () => {
+    sim.setMode({ mode: 'filtered' });
+    for (const c of [
+      track(createLlmClient({ provider: 'sim', baseUrl: sim.url })),
+      track(new HfInferenceClient({ baseUrl: sim.url, model: 'tripswitch-sim-1' })),
+    ]) {
+      const answer = await ask(c);
+      assert.equal(answer.refused, true);
+      assert.match(answer.text, /declined/);
+    }
+    assert.equal(sim.stats().by_outcome.filtered, 2);
+  });
+
   test('a redirect is not followed: it is an LlmResponseError', async () => {
     reply = { status: 307, body: '{}' };
     const err = await rejection(ask(track(new OpenAiClient({ baseUrl: base, apiKey: key, model: 'm' }))));

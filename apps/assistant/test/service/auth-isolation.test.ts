@@ -77,7 +77,7 @@ describe('auth and isolation (ASSISTANT_TOKENS="tok-a:alice,tok-b:bob")', () => 
 
   test("excerpts cite only the asker's documents", async () => {
     await svc.setMode({ mode: 'error' });
-    const bob = await svc.query(BOB, { query: 'harbor lighthouse ledger' });
+    const bob = await svc.query(BOB, { query: 'harbor fishing boats at the lighthouse' });
     assert.equal(bob.status, 200, bob.text);
     assert.equal(bob.json.metadata.fallback_level, 'excerpts');
     const cited = bob.json.sources.map((s: { document_id: string }) => s.document_id);
@@ -99,7 +99,10 @@ describe('auth and isolation (ASSISTANT_TOKENS="tok-a:alice,tok-b:bob")', () => 
 
   test("another user's job is a 404, the owner's is a 200", async () => {
     await svc.setMode({ mode: 'error' });
-    const queued = await svc.query(ALICE, { query: 'What did the keeper write?', fallback: ['queue'] });
+    const queued = await svc.query(ALICE, {
+      query: 'What did the lighthouse keeper write in his ledger?',
+      fallback: ['queue'],
+    });
     assert.equal(queued.status, 202, queued.text);
     const path = `/api/assistant/jobs/${queued.json.job_id}`;
     const bob = await svc.request('GET', path, { token: BOB });

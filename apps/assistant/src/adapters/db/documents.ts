@@ -1,8 +1,11 @@
 // The user's documents (sermons) and full-text search over them. Every read is scoped by user id.
 import type { Database, Statement } from 'better-sqlite3';
 import { codePointLength, DomainTypeError, DomainValidationError } from '../../domain/text.js';
-import { toFtsQuery } from './fts-query.js';
+import { PASSAGE_MAX_CHARS } from '../../domain/search/passages.js';
 import { newId } from './ids.js';
+import { SearchIndex } from './search-index.js';
+
+export { PASSAGE_MAX_CHARS };
 
 /** A relevant excerpt of one document; the LLM client builds its prompt context from these. */
 export type Passage = { documentId: string; title: string; text: string; score: number };
@@ -27,8 +30,6 @@ export interface StoredDocument extends DocumentSummary {
 
 /** Maximum lengths in Unicode code points (the same unit as the routes' JSON Schema `maxLength`). */
 export const DOCUMENT_LIMITS = Object.freeze({ titleMaxChars: 300, contentMaxChars: 200_000 });
-/** Upper bound on an excerpt's length (characters, ellipses included). */
-export const PASSAGE_MAX_CHARS = 600;
 const MAX_SEARCH_LIMIT = 50;
 const MAX_LIST_LIMIT = 1000;
 
@@ -43,12 +44,6 @@ interface SummaryRow {
   title: string;
   created_at: number;
   size: number;
-}
-interface SearchRow {
-  id: string;
-  title: string;
-  excerpt: string;
-  bm25_score: number;
 }
 
 function requireText(value: unknown, field: string, max: number): string {
@@ -68,23 +63,17 @@ function requireLimit(value: number, field: string, max: number): number {
   return value;
 }
 
-/** Caps an excerpt at `max` characters, cutting at a word boundary and marking the cut. */
-function clip(text: string, max: number): string {
-  const clean = text.replace(/\s+/g, ' ').trim();
-  if (clean.length <= max) return clean;
-  const cut = clean.slice(0, max - 1);
-  const space = cut.lastIndexOf(' ');
-  return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s…]+$/, '')}…`;
-}
-
 export class DocumentRepository {
   readonly #now: () => number;
   readonly #insert: Statement<[string, string, string, string, number]>;
+  readonly #getBySeq: Statement<[string, string], DocumentRow & { seq: number }>;
+  readonly #index: SearchIndex;
+  readonly #createTx: (userId: string, input: StoredDocument) => void;
+  readonly #deleteTx: (userId: string, id: string) => boolean;
   readonly #list: Statement<[string, number, number], SummaryRow>;
   readonly #get: Statement<[string, string], DocumentRow>;
   readonly #delete: Statement<[string, string]>;
   readonly #count: Statement<[string], { n: number }>;
-  readonly #search: Statement<[string, string, number], SearchRow>;
 
   constructor(db: Database, options: { now?: () => number } = {}) {
     this.#now = options.now ?? Date.now;
@@ -100,16 +89,23 @@ export class DocumentRepository {
     );
     this.#delete = db.prepare('DELETE FROM documents WHERE user_id = ? AND id = ?');
     this.#count = db.prepare('SELECT count(*) AS n FROM documents WHERE user_id = ?');
-    // bm25 is negative, more negative = more relevant; the title column weighs double. The snippet is
-    // taken from the content column (64 tokens max, FTS5's ceiling) without highlight markers.
-    this.#search = db.prepare(
-      `SELECT d.id AS id, d.title AS title,
-              snippet(documents_fts, 1, '', '', '…', 64) AS excerpt,
-              bm25(documents_fts, 2.0, 1.0) AS bm25_score
-       FROM documents_fts JOIN documents d ON d.seq = documents_fts.rowid
-       WHERE documents_fts MATCH ? AND d.user_id = ?
-       ORDER BY bm25_score LIMIT ?`,
+    this.#getBySeq = db.prepare(
+      'SELECT seq, id, title, content, created_at FROM documents WHERE user_id = ? AND id = ?',
     );
+    this.#index = new SearchIndex(db);
+    // A document and its index entries change together (and with them the user's documents version).
+    this.#createTx = db.transaction((userId: string, doc: StoredDocument) => {
+      const seq = Number(
+        this.#insert.run(doc.id, userId, doc.title, doc.content, doc.createdAt).lastInsertRowid,
+      );
+      this.#index.add(userId, { seq, id: doc.id, title: doc.title, content: doc.content });
+    });
+    this.#deleteTx = db.transaction((userId: string, id: string): boolean => {
+      const row = this.#getBySeq.get(userId, id);
+      if (!row) return false;
+      this.#index.remove(userId, row);
+      return this.#delete.run(userId, id).changes === 1;
+    });
   }
 
   createDocument(userId: string, input: DocumentInput): StoredDocument {
@@ -117,8 +113,9 @@ export class DocumentRepository {
     const content = requireText(input?.content, 'content', DOCUMENT_LIMITS.contentMaxChars);
     const id = newId('doc');
     const createdAt = this.#now();
-    this.#insert.run(id, userId, title, content, createdAt);
-    return { id, title, content, createdAt, size: codePointLength(content) };
+    const doc: StoredDocument = { id, title, content, createdAt, size: codePointLength(content) };
+    this.#createTx(userId, doc);
+    return doc;
   }
 
   /** The caller's documents, newest first, without their content. */
@@ -151,7 +148,7 @@ export class DocumentRepository {
 
   /** True when the caller's document existed and was deleted. */
   deleteDocument(userId: string, id: string): boolean {
-    return this.#delete.run(userId, id).changes === 1;
+    return this.#deleteTx(userId, id);
   }
 
   countDocuments(userId: string): number {
@@ -159,20 +156,22 @@ export class DocumentRepository {
   }
 
   /**
-   * The caller's most relevant passages for free text `query`, best first. `score` is the negated FTS5
-   * bm25 value, so it is positive and higher means more relevant; it compares passages within one
-   * search, not across searches. Any input is safe (see fts-query.ts); no match gives [].
+   * Fingerprint of the caller's document set: changes whenever one of their documents is added or
+   * removed (cached answers are keyed by it).
+   */
+  documentsVersion(userId: string): string {
+    return this.#index.documentsVersion(userId);
+  }
+
+  /**
+   * The caller's relevant passages for free text `query`, best first, one per document (see
+   * domain/search/relevance.ts: a passage must cover enough of the question; BM25 over the caller's own
+   * passages orders them, so `score` is positive, higher is more relevant and depends only on the caller's
+   * documents). Any input is safe; a question the documents do not answer gives [].
    */
   searchPassages(userId: string, query: string, limit = 3): Passage[] {
     requireLimit(limit, 'limit', MAX_SEARCH_LIMIT);
     if (typeof query !== 'string') throw new TypeError('query must be a string');
-    const match = toFtsQuery(query);
-    if (match === null) return [];
-    return this.#search.all(match, userId, limit).map((r) => ({
-      documentId: r.id,
-      title: r.title,
-      text: clip(r.excerpt, PASSAGE_MAX_CHARS),
-      score: -r.bm25_score,
-    }));
+    return this.#index.search(userId, query, limit);
   }
 }

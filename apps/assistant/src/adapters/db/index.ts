@@ -9,7 +9,6 @@ export {
   type Passage,
   type StoredDocument,
 } from './documents.js';
-export { toFtsQuery } from './fts-query.js';
 export {
   JOB_STATUSES,
   type Job,

@@ -2,6 +2,7 @@
 // transaction, with the result recorded in SQLite's own `PRAGMA user_version`. Never edit a shipped
 // migration: add a new one, so existing database files upgrade in place.
 import type { Database } from 'better-sqlite3';
+import { SearchIndex } from './search-index.js';
 
 export interface Migration {
   readonly version: number;
@@ -78,6 +79,59 @@ export const MIGRATIONS: readonly Migration[] = [
         CREATE INDEX jobs_lease ON jobs(status, lease_expires_at);
         CREATE INDEX jobs_user ON jobs(user_id);
       `);
+    },
+  },
+  {
+    version: 2,
+    description: 'per-user passage index (normalised terms, per-user statistics) replaces FTS5',
+    up(db) {
+      db.exec(`
+        DROP TRIGGER documents_ai;
+        DROP TRIGGER documents_ad;
+        DROP TRIGGER documents_au;
+        DROP TABLE documents_fts;
+
+        -- A document's passages (domain/search/passages.ts): what search ranks and returns as excerpts.
+        -- length is in terms, title terms included (see domain/search/relevance.ts).
+        CREATE TABLE passages (
+          seq     INTEGER PRIMARY KEY,
+          doc_seq INTEGER NOT NULL REFERENCES documents(seq) ON DELETE CASCADE,
+          text    TEXT NOT NULL,
+          length  INTEGER NOT NULL
+        );
+        CREATE INDEX passages_doc ON passages(doc_seq);
+
+        -- The inverted index, keyed by user first: one user's lookup of a term reads only that user's
+        -- entries, however many documents other users have (and their terms cannot sway its statistics).
+        CREATE TABLE postings (
+          user_id     TEXT NOT NULL,
+          term        TEXT NOT NULL,
+          passage_seq INTEGER NOT NULL,
+          tf          INTEGER NOT NULL,
+          PRIMARY KEY (user_id, term, passage_seq)
+        ) WITHOUT ROWID;
+
+        -- Per-user corpus statistics for BM25, and the fingerprint of the user's document set (cached
+        -- answers are keyed by it, so a change of documents makes them unreachable).
+        CREATE TABLE search_stats (
+          user_id           TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+          passages          INTEGER NOT NULL,
+          total_length      INTEGER NOT NULL,
+          documents_version TEXT NOT NULL
+        );
+      `);
+      const index = new SearchIndex(db);
+      const docs = db
+        .prepare('SELECT seq, id, user_id, title, content FROM documents ORDER BY seq')
+        .all() as {
+        seq: number;
+        id: string;
+        user_id: string;
+        title: string;
+        content: string;
+      }[];
+      for (const d of docs)
+        index.add(d.user_id, { seq: d.seq, id: d.id, title: d.title, content: d.content });
     },
   },
 ];

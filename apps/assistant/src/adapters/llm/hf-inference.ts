@@ -9,7 +9,7 @@ import {
   type HttpClientOptions,
 } from './options.js';
 import { buildPrompt } from './prompt.js';
-import type { LlmAnswer, LlmClient, LlmRequest } from './types.js';
+import { type LlmAnswer, type LlmClient, type LlmRequest, REFUSAL_TEXT, REFUSED_FINISH } from './types.js';
 
 export interface HfInferenceClientOptions extends HttpClientOptions {
   /** e.g. `https://router.huggingface.co/hf-inference` or the sim's root `http://127.0.0.1:8001`. */
@@ -23,12 +23,27 @@ export interface HfInferenceClientOptions extends HttpClientOptions {
   temperature?: number;
 }
 
-function generatedText(json: unknown): string | undefined {
+function firstGeneration(json: unknown): Record<string, unknown> | undefined {
   // The API answers `[{generated_text}]`; some deployments answer the bare object.
   const first = Array.isArray(json) ? json[0] : json;
-  if (typeof first !== 'object' || first === null) return undefined;
-  const text = (first as Record<string, unknown>).generated_text;
-  return typeof text === 'string' ? text : undefined;
+  return typeof first === 'object' && first !== null && !Array.isArray(first)
+    ? (first as Record<string, unknown>)
+    : undefined;
+}
+
+/**
+ * HF's ways of saying a generation was withheld: `details.finish_reason` naming a filter (TGI and
+ * OpenAI-style backends) or a `refusal` text. Returns the refusal text ('' when none), or undefined.
+ */
+function refusalOf(gen: Record<string, unknown>): string | undefined {
+  const refusal = typeof gen.refusal === 'string' ? gen.refusal.trim() : '';
+  if (refusal !== '') return refusal;
+  const details = gen.details;
+  const finish =
+    typeof details === 'object' && details !== null
+      ? (details as Record<string, unknown>).finish_reason
+      : undefined;
+  return typeof finish === 'string' && REFUSED_FINISH.has(finish) ? '' : undefined;
 }
 
 export class HfInferenceClient implements LlmClient {
@@ -59,7 +74,12 @@ export class HfInferenceClient implements LlmClient {
       this.#gen.headers,
       req.signal,
     );
-    let text = generatedText(json);
+    const gen = firstGeneration(json);
+    const refusal = gen === undefined ? undefined : refusalOf(gen);
+    if (refusal !== undefined) {
+      return { text: refusal || REFUSAL_TEXT, model: this.model, provider: this.provider, refused: true };
+    }
+    let text = typeof gen?.generated_text === 'string' ? gen.generated_text : undefined;
     // Endpoints that ignore return_full_text echo the prompt first: keep only what was generated.
     if (text?.startsWith(prompt.text)) text = text.slice(prompt.text.length);
     if (text === undefined || text.trim() === '') {

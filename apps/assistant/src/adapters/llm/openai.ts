@@ -10,7 +10,14 @@ import {
   type HttpClientOptions,
 } from './options.js';
 import { buildPrompt } from './prompt.js';
-import type { LlmAnswer, LlmClient, LlmRequest, LlmUsage } from './types.js';
+import {
+  type LlmAnswer,
+  type LlmClient,
+  type LlmRequest,
+  type LlmUsage,
+  REFUSAL_TEXT,
+  REFUSED_FINISH,
+} from './types.js';
 
 export interface OpenAiClientOptions extends HttpClientOptions {
   /** Base URL up to and including the version, e.g. `https://api.openai.com/v1`. */
@@ -77,7 +84,20 @@ export class OpenAiClient implements LlmClient {
   #parse(json: unknown): LlmAnswer {
     const root = record(json);
     const choice = Array.isArray(root?.choices) ? record(root.choices[0]) : undefined;
-    const content = record(choice?.message)?.content;
+    const message = record(choice?.message);
+    const content = message?.content;
+    const finishReason = typeof choice?.finish_reason === 'string' ? choice.finish_reason : undefined;
+    // A refusal (the content filter, or the model's own `refusal` message) is an answer, not a fault.
+    const refusal = typeof message?.refusal === 'string' ? message.refusal.trim() : '';
+    if (choice !== undefined && (refusal !== '' || REFUSED_FINISH.has(finishReason ?? ''))) {
+      return {
+        text: refusal !== '' ? refusal : REFUSAL_TEXT,
+        model: typeof root?.model === 'string' && root.model !== '' ? root.model : this.model,
+        provider: this.provider,
+        refused: true,
+        ...(finishReason !== undefined ? { finishReason } : {}),
+      };
+    }
     if (typeof content !== 'string' || content.trim() === '') {
       const why = choice === undefined ? 'has no choices[0]' : 'has no text in choices[0].message.content';
       throw new LlmResponseError(`chat completion ${why}`, {
@@ -93,7 +113,7 @@ export class OpenAiClient implements LlmClient {
     };
     const usage = usageOf(root?.usage);
     if (usage) answer.usage = usage;
-    if (typeof choice?.finish_reason === 'string') answer.finishReason = choice.finish_reason;
+    if (finishReason !== undefined) answer.finishReason = finishReason;
     return answer;
   }
 

@@ -31,7 +31,20 @@ export interface LlmAnswer {
   usage?: LlmUsage;
   /** 'stop' when the model finished on its own, 'length' when max tokens cut it short. */
   finishReason?: string;
+  /**
+   * The provider declined to answer: OpenAI `finish_reason: "content_filter"` or a `refusal` message,
+   * HF's filtered generations. `text` is then the refusal to show (the provider's, or a neutral one). The
+   * call succeeded: the breaker records a success, and the answer is never cached.
+   */
+  refused?: boolean;
 }
+
+/** finish_reason values that mean the provider withheld the answer (OpenAI, Azure OpenAI, OpenRouter, TGI). */
+export const REFUSED_FINISH: ReadonlySet<string> = new Set(['content_filter', 'refusal']);
+
+/** What a refused answer says when the provider gave no refusal text of its own. */
+export const REFUSAL_TEXT =
+  "The AI assistant declined to answer this question (the model provider's content filter withheld the answer).";
 
 /**
  * Clients do one HTTP exchange per call: no retries, breakers or timeouts of their own — the service wraps

@@ -76,7 +76,11 @@ export class SqliteJobQueue implements JobQueue {
     this.#wake(0);
   }
 
-  /** Stops claiming, aborts the job in progress (it stays claimable after its lease) and waits for it. */
+  /**
+   * Stops claiming, aborts the job in progress and waits for it: an interrupted job goes straight back to
+   * `queued` without spending an attempt (a worker that dies instead leaves it to its lease). Call it
+   * before closing the database.
+   */
   async stop(): Promise<void> {
     this.#started = false;
     clearTimeout(this.#timer);
@@ -143,7 +147,13 @@ export class SqliteJobQueue implements JobQueue {
       try {
         result = await this.#o.run(job.userId, job.query, this.#abort.signal);
       } catch (err) {
-        if (!this.#started) break; // stopping: the lease will expire and the job is claimed again
+        if (!this.#started) {
+          // Stopping (a graceful shutdown aborted the call): hand the job back at once, its claim not
+          // counted as an attempt, so the next worker (a restart) takes it now, not after the lease.
+          this.#store(() => repo.deferJob(job.id, this.owner, this.#now()));
+          this.#o.logger?.info({ job: job.id }, 'queued job handed back on stop');
+          break;
+        }
         if (isPolicyRejection(err)) {
           // The protection refused (a probe is already out, or the bulkhead is full): the model was never
           // asked, so the claim costs no attempt. Stop draining until the breaker says a call may run.
