@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { BreakerRegistry, type CircuitBreaker, loggingListener, type StateStore } from 'tripswitch';
 import { AnswerCache, type SharedAnswerCache } from './adapters/cache/answer-cache.js';
+import { cachedSearch, PassageCache } from './adapters/cache/passage-cache.js';
 import { type Database, openDatabase } from './adapters/db/database.js';
 import { DocumentRepository } from './adapters/db/documents.js';
 import { JobRepository } from './adapters/db/jobs.js';
@@ -144,7 +145,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const assistant: Assistant = new Assistant({
     llm: gateway,
-    retrieve: (userId, query, limit) => documents.searchPassages(userId, query, limit),
+    // Repeated questions (users retrying during an outage) skip the search while the documents stay put.
+    retrieve: cachedSearch(
+      (userId, query, limit) => documents.searchPassages(userId, query, limit),
+      (userId) => documents.documentsVersion(userId),
+      new PassageCache(),
+    ),
     documentsVersion: (userId) => documents.documentsVersion(userId),
     cache: new AnswerCache(config.cache),
     sharedCache: options.sharedCache,

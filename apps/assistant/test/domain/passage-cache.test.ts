@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PassageCache } from '../../src/adapters/cache/passage-cache.js';
+import { cachedSearch, PassageCache } from '../../src/adapters/cache/passage-cache.js';
+import { DocumentRepository } from '../../src/adapters/db/documents.js';
+import { ensureUsers } from '../../src/adapters/db/users.js';
 import type { Passage } from '../../src/adapters/llm/types.js';
+import { tempDatabase } from '../db/tmp-db.js';
 
 const P = (text: string): Passage => ({ documentId: 'doc_1', title: 'Grace', text, score: 1.5 });
 
@@ -53,4 +56,57 @@ test('bounded by entries and by characters; an oversized entry is not kept', () 
 test('invalid options are RangeErrors naming the option', () => {
   assert.throws(() => new PassageCache({ maxEntries: 0 }), /maxEntries/);
   assert.throws(() => new PassageCache({ maxChars: 1.5 }), /maxChars/);
+});
+
+test('cachedSearch: a repeated question searches once until the user adds or removes a document', (t) => {
+  const { db } = tempDatabase(t);
+  ensureUsers(db, [
+    { token: 'tok-a', user: 'alice' },
+    { token: 'tok-b', user: 'bob' },
+  ]);
+  const documents = new DocumentRepository(db);
+  const question = 'What does the Rule of Benedict say about hospitality?';
+  const first = documents.createDocument('alice', {
+    title: 'Notes on the Rule of Benedict',
+    content: 'The Rule of Benedict asks that every guest be received with hospitality, as Christ himself.',
+  });
+  documents.createDocument('bob', {
+    title: 'Benedict for Bob',
+    content: 'Bob reads that Benedict welcomes every guest with hospitality.',
+  });
+  const searched: string[] = [];
+  const search = cachedSearch(
+    (userId, query, limit) => {
+      searched.push(userId);
+      return documents.searchPassages(userId, query, limit);
+    },
+    (userId) => documents.documentsVersion(userId),
+    new PassageCache(),
+  );
+  const ids = (ps: readonly Passage[]) => ps.map((p) => p.documentId).sort();
+
+  assert.deepEqual(ids(search('alice', question, 3)), [first.id]);
+  assert.deepEqual(ids(search('alice', question, 3)), [first.id]);
+  assert.deepEqual(searched, ['alice'], 'the repeat came from the cache');
+  // Another user, another limit: their own searches.
+  assert.equal(search('bob', question, 3).length, 1);
+  assert.notEqual(search('bob', question, 3)[0]?.documentId, first.id);
+  search('alice', question, 1);
+  assert.deepEqual(searched, ['alice', 'bob', 'alice']);
+
+  // A new document: the next repeat searches again and finds it.
+  const second = documents.createDocument('alice', {
+    title: 'Benedict on guests',
+    content: 'Benedict says guests are received with hospitality.',
+  });
+  assert.deepEqual(ids(search('alice', question, 3)), [first.id, second.id].sort());
+  // Removed: gone from the excerpts at once.
+  assert.equal(documents.deleteDocument('alice', first.id), true);
+  assert.deepEqual(ids(search('alice', question, 3)), [second.id]);
+  assert.equal(searched.filter((u) => u === 'alice').length, 4);
+
+  // Callers get their own array: changing it does not change what the next repeat returns.
+  const mine = search('alice', question, 3);
+  mine.length = 0;
+  assert.deepEqual(ids(search('alice', question, 3)), [second.id]);
 });

@@ -68,3 +68,26 @@ export class PassageCache {
     return this.#lru.size;
   }
 }
+
+type Search = (userId: string, query: string, limit: number) => Passage[];
+
+/**
+ * `search` (the user's top `limit` passages for `query`) answering a repeated question from `cache` while
+ * the user's documents stay what they were: `documentsVersion` is read first, so a search that ran while
+ * a document was being added is filed under the version before it and never answers again.
+ */
+export function cachedSearch(
+  search: Search,
+  documentsVersion: (userId: string) => string,
+  cache: PassageCache,
+): Search {
+  return (userId, query, limit) => {
+    const version = documentsVersion(userId);
+    const question = `${limit}\u0000${query}`;
+    const hit = cache.get(userId, version, question);
+    if (hit !== undefined) return [...hit];
+    const found = search(userId, query, limit);
+    cache.set(userId, version, question, found);
+    return found;
+  };
+}

@@ -1,7 +1,7 @@
 // The user's documents (sermons) and full-text search over them. Every read is scoped by user id.
 import type { Database, Statement } from 'better-sqlite3';
-import { codePointLength, DomainTypeError, DomainValidationError } from '../../domain/text.js';
 import { PASSAGE_MAX_CHARS } from '../../domain/search/passages.js';
+import { codePointLength, DomainTypeError, DomainValidationError } from '../../domain/text.js';
 import { newId } from './ids.js';
 import { SearchIndex } from './search-index.js';
 
