@@ -26,7 +26,7 @@ if (selected.length === 0) {
 const result = spawnSync(
   process.execPath,
   [
-    '--conditions=development',
+    '--conditions=tripswitch-source',
     '--import',
     'tsx',
     '--test',

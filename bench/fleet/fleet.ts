@@ -131,7 +131,7 @@ export async function runFleet(size: FleetSize, o: FleetOptions): Promise<FleetR
       };
       first += count;
       const child = fork(join(here, 'worker.ts'), [JSON.stringify(config)], {
-        execArgv: ['--conditions=development', '--import', 'tsx'],
+        execArgv: ['--conditions=tripswitch-source', '--import', 'tsx'],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       workers.push(

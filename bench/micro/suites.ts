@@ -3,6 +3,7 @@
  * (see ../lib/suite.ts) from a file in this folder and append it here; `main.ts` needs no change.
  */
 import type { Suite } from '../lib/suite.js';
+import { bundleSuite } from './bundle.js';
 import { fleetSuite } from './fleet.js';
 import { memorySuite } from './memory.js';
 import { pipelineSuite } from './pipeline.js';
@@ -19,6 +20,7 @@ export const suites: Suite[] = [
   soakSuite,
   pipelineSuite,
   redisSuite,
+  bundleSuite,
   fleetSuite,
   searchSuite,
 ];

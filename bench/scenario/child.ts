@@ -42,11 +42,15 @@ export async function startService(
   env: Record<string, string>,
   startTimeoutMs = 60_000,
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', SERVICE_ENTRY], {
-    cwd: BENCH_DIR,
-    env: { ...process.env, ...env, PROTECTION: protection },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--conditions=tripswitch-source', '--import', 'tsx', SERVICE_ENTRY],
+    {
+      cwd: BENCH_DIR,
+      env: { ...process.env, ...env, PROTECTION: protection },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderrTail = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {

@@ -6,6 +6,7 @@ import { footprint } from '../lib/heap.js';
 import { machineInfo } from '../lib/machine.js';
 import { renderJson, renderMarkdown } from '../lib/report.js';
 import type { BenchScale, SuiteContext, SuiteResult } from '../lib/suite.js';
+import { bundleSize } from '../micro/bundle.js';
 import { FloorBreaker } from '../micro/floor.js';
 import { suites } from '../micro/suites.js';
 
@@ -102,6 +103,16 @@ describe('bench helpers', () => {
       /open/,
     );
   });
+});
+
+test('the CircuitBreaker bundle holds only tripswitch dist/ modules (zero runtime dependencies)', async () => {
+  const size = await bundleSize("export { CircuitBreaker } from 'tripswitch';");
+  const inputs = Object.keys(size.inputs).filter((f) => f !== '<stdin>');
+  assert.ok(inputs.length > 0);
+  for (const f of inputs) assert.match(f, /packages\/tripswitch\/dist\//, f);
+  assert.ok(size.gzipped > 0 && size.gzipped < size.minified);
+  // Tree-shaking works: the policies, registry and HTTP helpers are not part of a breaker-only bundle.
+  assert.ok(!inputs.some((f) => /policies|registry|http/.test(f)), inputs.join(', '));
 });
 
 describe('bench suites (tiny counts)', () => {

@@ -1,3 +1,8 @@
+/**
+ * `tripswitch`: the circuit breaker, its registry and the resilience policies (retry, timeout, bulkhead,
+ * fallback, pipeline).
+ * @module tripswitch
+ */
 export type { ExponentialOpenDurationOptions } from './core/backoff.js';
 export { exponentialOpenDuration } from './core/backoff.js';
 export type {

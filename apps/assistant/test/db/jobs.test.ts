@@ -131,7 +131,7 @@ function runClaimers(path: string, owners: string[]): Promise<string[][]> {
         new Promise<string[]>((resolve, reject) => {
           const proc = spawn(
             process.execPath,
-            ['--conditions=development', '--import', 'tsx', child, path, owner],
+            ['--conditions=tripswitch-source', '--import', 'tsx', child, path, owner],
             { stdio: ['ignore', 'pipe', 'pipe'] },
           );
           let out = '';

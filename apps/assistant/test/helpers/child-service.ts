@@ -1,5 +1,6 @@
-// Runs the real entry point (`src/main.ts`, what `npm start` runs) in a child process, so tests can kill
-// it the hard way and start another one on the same database file.
+// Runs the real entry point in a child process, so tests can kill it the hard way and start another one on
+// the same database file: `src/main.ts` through tsx (what `npm start` runs) or the compiled `dist/main.js`
+// (what `npm run start:prod` runs after `npm run build`).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
@@ -8,6 +9,12 @@ import { TEST_ENV } from './service.js';
 
 const APP_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAIN = join(APP_DIR, 'src', 'main.ts');
+export const COMPILED_MAIN = join(APP_DIR, 'dist', 'main.js');
+
+const ENTRY_ARGS = {
+  source: ['--conditions=tripswitch-source', '--import', 'tsx', MAIN],
+  compiled: ['--enable-source-maps', COMPILED_MAIN],
+} as const;
 
 export interface ChildService {
   baseUrl: string;
@@ -18,10 +25,14 @@ export interface ChildService {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `main.ts` with TEST_ENV plus `env` on a free port and resolves once it prints its URL (start-up
- * compiles the TypeScript sources, which takes many seconds on a loaded machine). */
-export async function spawnService(env: Record<string, string>, timeoutMs = 60_000): Promise<ChildService> {
-  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', MAIN], {
+/** Starts the service with TEST_ENV plus `env` on a free port and resolves once it prints its URL (from
+ * source, start-up compiles the TypeScript, which takes many seconds on a loaded machine). */
+export async function spawnService(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  entry: keyof typeof ENTRY_ARGS = 'source',
+): Promise<ChildService> {
+  const child = spawn(process.execPath, ENTRY_ARGS[entry], {
     cwd: APP_DIR,
     env: { ...process.env, ...TEST_ENV, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

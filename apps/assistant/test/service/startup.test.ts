@@ -26,7 +26,7 @@ async function run(env: Record<string, string>, timeoutMs = 90_000): Promise<Run
   const base: Record<string, string | undefined> = { ...process.env };
   // The test runner may itself run under npm: its INIT_CWD and .env must not leak in.
   delete base.INIT_CWD;
-  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', MAIN], {
+  const child = spawn(process.execPath, ['--conditions=tripswitch-source', '--import', 'tsx', MAIN], {
     cwd: APP_DIR,
     env: { ...base, ...TEST_ENV, LOG_LEVEL: 'warn', PORT: '0', SIM_PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

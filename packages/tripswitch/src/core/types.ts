@@ -50,7 +50,7 @@ export const defaultContext: CallContext = Object.freeze({ signal: neverAbortedS
 /** Errors that carry a hint of how long the upstream asked us to wait (429 Retry-After, HF estimated_time). */
 export interface RetryAfterHint {
   /** Milliseconds the upstream asked callers to wait before trying again. */
-  readonly retryAfter?: number;
+  readonly retryAfter?: number | undefined;
 }
 
 export function retryAfterOf(err: unknown): number | undefined {

@@ -1,4 +1,7 @@
-/** `tripswitch/http`: which fetch/undici outcomes are upstream failures, and what they ask us to wait. */
+/**
+ * `tripswitch/http`: which fetch/undici outcomes are upstream failures, and what they ask us to wait.
+ * @module tripswitch/http
+ */
 export { classifyError, isHttpFailure, isRetryable } from './classify-error.js';
 export { HttpStatusError, type HttpStatusErrorOptions } from './errors.js';
 export { getHeader, type HeadersLike, headerRecord } from './headers.js';

@@ -1,3 +1,7 @@
+/**
+ * `tripswitch/prometheus`: `circuit_breaker_*` metrics through prom-client (`prom-client` peer).
+ * @module tripswitch/prometheus
+ */
 import { Counter, register as defaultRegister, Gauge, Histogram, type Registry } from 'prom-client';
 import type { CircuitBreaker } from '../core/breaker.js';
 import type { CircuitState } from '../core/types.js';

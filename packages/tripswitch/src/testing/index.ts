@@ -1,4 +1,7 @@
-/** `tripswitch/testing`: a clock you move by hand and a fault-injection (chaos) policy. */
+/**
+ * `tripswitch/testing`: a clock you move by hand and a fault-injection (chaos) policy.
+ * @module tripswitch/testing
+ */
 export {
   ChaosError,
   type ChaosFault,

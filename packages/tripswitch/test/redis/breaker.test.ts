@@ -99,7 +99,7 @@ for (const topology of TOPOLOGIES) {
       const children = Array.from({ length: 4 }, () =>
         spawn(
           process.execPath,
-          ['--conditions=development', '--import', 'tsx', child, redis.target, name, PREFIX],
+          ['--conditions=tripswitch-source', '--import', 'tsx', child, redis.target, name, PREFIX],
           {
             cwd: repoRoot,
             stdio: ['pipe', 'pipe', 'inherit'],
