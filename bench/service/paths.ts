@@ -3,7 +3,7 @@
  * must dominate (so a table can never report the speed of the wrong answer) and how to put the service in
  * the state that path needs (circuit isolated by the operator action, sim latency).
  */
-import { QueryCycle, UNSEEN_QUERIES } from '../scenario/queries.js';
+import { KNOWN_QUERIES, QueryCycle } from '../scenario/queries.js';
 import { ADMIN_TOKEN } from './processes.js';
 
 export const DEMO_TOKEN = 'demo-token';
@@ -29,9 +29,10 @@ function query(q: string, extra: Record<string, unknown> = {}): string {
 
 export function paths(): PathSpec[] {
   let n = 0;
-  // Questions the model has never answered (no cache entry) that the sample sermons do answer; a real
+  // Questions the sample sermons answer (each finds at least one passage), never sent to the model here (the
+  // model path asks numbered questions) and asked with `fallback` lists that skip the cache rung. A real
   // outage repeats questions too, so the list cycles.
-  const excerptQuestions = new QueryCycle(UNSEEN_QUERIES);
+  const excerptQuestions = new QueryCycle(KNOWN_QUERIES);
   return [
     {
       id: 'cache_hit',
