@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cachedSearch, PassageCache } from '../../src/adapters/cache/passage-cache.js';
+import { openDatabase } from '../../src/adapters/db/database.js';
 import { DocumentRepository } from '../../src/adapters/db/documents.js';
 import { ensureUsers } from '../../src/adapters/db/users.js';
 import type { Passage } from '../../src/adapters/llm/types.js';
@@ -109,4 +110,42 @@ test('cachedSearch: a repeated question searches once until the user adds or rem
   const mine = search('alice', question, 3);
   mine.length = 0;
   assert.deepEqual(ids(search('alice', question, 3)), [second.id]);
+});
+
+test('documentsVersion follows every writer: this repository, another on the same connection, another connection', (t) => {
+  const { db, path } = tempDatabase(t);
+  ensureUsers(db, [{ token: 'tok-a', user: 'alice' }]);
+  const mine = new DocumentRepository(db);
+  const sameConnection = new DocumentRepository(db);
+  const other = openDatabase(path);
+  t.after(() => other.close());
+  const otherConnection = new DocumentRepository(other);
+  const doc = (n: number) => ({ title: `Note ${n}`, content: `Hospitality note number ${n}.` });
+
+  const v0 = mine.documentsVersion('alice');
+  assert.equal(mine.documentsVersion('alice'), v0);
+  mine.createDocument('alice', doc(1));
+  const v1 = mine.documentsVersion('alice');
+  assert.notEqual(v1, v0);
+  const two = sameConnection.createDocument('alice', doc(2));
+  const v2 = mine.documentsVersion('alice');
+  assert.notEqual(v2, v1);
+  otherConnection.createDocument('alice', doc(3));
+  const v3 = mine.documentsVersion('alice');
+  assert.notEqual(v3, v2);
+  assert.equal(v3, otherConnection.documentsVersion('alice'));
+  assert.equal(otherConnection.deleteDocument('alice', two.id), true);
+  assert.notEqual(mine.documentsVersion('alice'), v3);
+  assert.equal(mine.documentsVersion('alice'), otherConnection.documentsVersion('alice'));
+
+  // A write that rolls back leaves the version as it was.
+  const before = mine.documentsVersion('alice');
+  assert.throws(() =>
+    db.transaction(() => {
+      sameConnection.createDocument('alice', doc(4));
+      assert.notEqual(mine.documentsVersion('alice'), before, 'inside the transaction the change is visible');
+      throw new Error('roll back');
+    })(),
+  );
+  assert.equal(mine.documentsVersion('alice'), before);
 });
