@@ -4,7 +4,11 @@
  * call timeout ≫ open duration ≫ healthy request latency.
  */
 
-export const PROTECTIONS = ['none', 'opossum', 'cockatiel', 'tripswitch'] as const;
+/**
+ * `tripswitch+secondary`: tripswitch with a secondary model (LLM_FALLBACK_*) that stays healthy while only
+ * the primary model fails — the share of full model answers during the outage is what it buys.
+ */
+export const PROTECTIONS = ['none', 'opossum', 'cockatiel', 'tripswitch', 'tripswitch+secondary'] as const;
 export type Protection = (typeof PROTECTIONS)[number];
 
 export const PHASES = ['warmup', 'hang', 'error', 'recovery'] as const;

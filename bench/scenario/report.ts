@@ -78,8 +78,10 @@ export function renderMarkdown(report: ScenarioReport): string {
       fmtMs(s.p50Ms),
       fmtMs(s.p95Ms),
       fmtMs(s.p99Ms),
-      fmtShare(s.answered),
-      fmtShare(s.degraded),
+      s.levels.secondary_model
+        ? `${fmtShare(s.answered + s.levels.secondary_model / s.requests)} (secondary ${fmtShare(s.levels.secondary_model / s.requests)})`
+        : fmtShare(s.answered),
+      fmtShare(s.degraded - (s.levels.secondary_model ?? 0) / Math.max(1, s.requests)),
       fmtShare(s.unavailable),
       fmtShare(s.errors),
       String(s.upstreamRequests),
@@ -123,7 +125,7 @@ export function renderMarkdown(report: ScenarioReport): string {
         'p50',
         'p95',
         'p99',
-        'model answered',
+        'model answered (either model)',
         'degraded',
         '503',
         'errors',

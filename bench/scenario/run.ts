@@ -37,12 +37,16 @@ export interface VariantRun {
   final: ServiceStats;
 }
 
-function simMode(phase: PhaseName, p: ScenarioParams): SimModeInput {
+/** The sim's primary model name; with a secondary model only it fails (the secondary stays healthy). */
+const PRIMARY_MODEL = 'tripswitch-sim-1';
+
+function simMode(phase: PhaseName, p: ScenarioParams, protection: Protection): SimModeInput {
+  const only = protection === 'tripswitch+secondary' ? { model: PRIMARY_MODEL } : {};
   switch (phase) {
     case 'hang':
-      return { mode: 'hang' };
+      return { mode: 'hang', ...only };
     case 'error':
-      return { mode: 'error', status: 500 };
+      return { mode: 'error', status: 500, ...only };
     default:
       return { mode: 'healthy', latency_ms: p.simLatencyMs };
   }
@@ -56,7 +60,7 @@ export async function runVariant(
   p: ScenarioParams,
   log: (line: string) => void = () => {},
 ): Promise<VariantRun> {
-  const sim = await startSim({ port: 0, host: '127.0.0.1', mode: simMode('warmup', p) });
+  const sim = await startSim({ port: 0, host: '127.0.0.1', mode: simMode('warmup', p, protection) });
   const dir = mkdtempSync(join(tmpdir(), 'tripswitch-scenario-'));
   let load: LoadRun | undefined;
   let service: Awaited<ReturnType<typeof startService>> | undefined;
@@ -76,6 +80,9 @@ export async function runVariant(
       ASSISTANT_TOKENS: '',
       REDIS_URL: '',
       LOG_LEVEL: 'error',
+      ...(protection === 'tripswitch+secondary'
+        ? { LLM_FALLBACK_PROVIDER: 'sim', LLM_FALLBACK_BASE_URL: sim.url }
+        : {}),
     });
     log(`  ${protection}: service pid ${service.pid} at ${service.url}`);
 
@@ -98,7 +105,7 @@ export async function runVariant(
     const phases: PhaseMark[] = [];
     let ended: Omit<PhaseMark, 'service'> | undefined;
     for (const phase of PHASES) {
-      sim.setMode(simMode(phase, p));
+      sim.setMode(simMode(phase, p, protection));
       const start = epochMs();
       const before = sim.stats().requests;
       if (phase !== 'warmup') queries = new QueryCycle(ALL_QUERIES);

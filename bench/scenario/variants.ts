@@ -174,6 +174,7 @@ export function portFactory(protection: Protection): PortFactory | undefined {
     case 'cockatiel':
       return cockatielPort;
     case 'tripswitch':
+    case 'tripswitch+secondary':
       return undefined;
   }
 }

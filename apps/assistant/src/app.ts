@@ -11,18 +11,19 @@ import { createLlmClient } from './adapters/llm/index.js';
 import type { LlmClient } from './adapters/llm/types.js';
 import { SqliteJobQueue } from './adapters/queue/sqlite-queue.js';
 import { withRedis } from './adapters/redis/redis-mode.js';
-import type { Config } from './config.js';
+import type { Config, LlmModelConfig } from './config.js';
 import { seedCorpus } from './corpus/seed.js';
 import { dashboardPlugin } from './dashboard/index.js';
 import { Assistant } from './domain/assistant.js';
 import { DEMO_USER, resolveTokens } from './domain/auth.js';
 import {
+  anyModelGate,
   type LlmBreakerSettings,
   LlmGateway,
   llmBreakerOptions,
   type ModelPort,
 } from './domain/llm-gateway.js';
-import type { JobQueue, QueryResponse } from './domain/types.js';
+import type { JobQueue, ModelGate, QueryResponse } from './domain/types.js';
 import { FailureTracker } from './observability/failures.js';
 import { createLogger } from './observability/logging.js';
 import { ServiceMetrics } from './observability/metrics.js';
@@ -31,10 +32,14 @@ import { buildServer } from './server.js';
 
 /** Name of the model provider's breaker in health output, metrics and the dashboard. */
 export const LLM_BREAKER = 'llm';
+/** Name of the secondary model's breaker (LLM_FALLBACK_*). */
+export const LLM_FALLBACK_BREAKER = 'llm-fallback';
 
 export interface AppOptions {
   /** Replace the LLM client. */
   llmClient?: LlmClient;
+  /** Replace the secondary model's client (used only when LLM_FALLBACK_PROVIDER is set). */
+  fallbackClient?: LlmClient;
   /**
    * Replace the protection around the model (the scenario benchmark compares none/opossum/cockatiel with
    * tripswitch). Default: `LlmGateway` (retry → tripswitch breaker → bulkhead).
@@ -54,7 +59,8 @@ export interface QueueContext {
   db: Database;
   /** Answers one job from the model (no fallbacks); throws while the model cannot answer. */
   run(userId: string, query: string, signal: AbortSignal): Promise<QueryResponse>;
-  breaker: CircuitBreaker;
+  /** Open while no model would take a call (the primary's breaker, or either of two models'). */
+  breaker: ModelGate;
   leaseMs: number;
   logger: Logger;
 }
@@ -66,6 +72,8 @@ export interface App {
   gateway: ModelPort;
   /** The model provider's tripswitch breaker (idle when a `modelPort` replaces the protection). */
   breaker: CircuitBreaker;
+  /** The secondary model behind its own breaker (`llm-fallback`), when LLM_FALLBACK_PROVIDER is set. */
+  secondary: LlmGateway | undefined;
   assistant: Assistant;
   queue: JobQueue;
   metrics: ServiceMetrics;
@@ -106,14 +114,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const registry = new BreakerRegistry({
     defaults: options.breakerStore ? { store: options.breakerStore } : {},
   });
-  const client =
-    options.llmClient ??
-    createLlmClient({
-      provider: config.llm.provider,
-      ...(config.llm.baseUrl ? { baseUrl: config.llm.baseUrl } : {}),
-      ...(config.llm.apiKey ? { apiKey: config.llm.apiKey } : {}),
-      model: config.llm.model,
-    });
+  const client = options.llmClient ?? clientFor(config.llm);
   const settings: LlmBreakerSettings = {
     name: LLM_BREAKER,
     failMax: config.breaker.failMax,
@@ -129,6 +130,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const gateway: ModelPort =
     options.modelPort?.(client, { ...settings, maxConcurrent: config.llm.maxConcurrent }) ??
     new LlmGateway(client, breaker, { maxConcurrent: config.llm.maxConcurrent });
+  // The secondary model: its own client, its own breaker in the registry (health, metrics, dashboard).
+  const fallback = config.llm.fallback;
+  const secondary = fallback
+    ? new LlmGateway(
+        options.fallbackClient ?? clientFor(fallback),
+        registry.get(LLM_FALLBACK_BREAKER, {
+          ...llmBreakerOptions({ ...settings, name: LLM_FALLBACK_BREAKER }),
+          listeners: [loggingListener(logger)],
+        }),
+        { maxConcurrent: config.llm.maxConcurrent },
+      )
+    : undefined;
+  // Queued jobs wait only while no model would take a call.
+  const gate: ModelGate = secondary ? anyModelGate([breaker, secondary.breaker]) : breaker;
 
   // The worker answers queued jobs through the assistant's model-only path (defined just below).
   // Longer than the worst case of one job: two attempts (one retry) of a full timeout, plus margin.
@@ -136,15 +151,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const run = (userId: string, query: string, signal: AbortSignal) =>
     assistant.answerFromModel(userId, query, signal);
   const queue =
-    options.queueFactory?.({ db, run, breaker, leaseMs, logger }) ??
-    new SqliteJobQueue({ repo: new JobRepository(db), run, breaker, leaseMs, logger });
+    options.queueFactory?.({ db, run, breaker: gate, leaseMs, logger }) ??
+    new SqliteJobQueue({ repo: new JobRepository(db), run, breaker: gate, leaseMs, logger });
   const metrics = new ServiceMetrics({ queue });
-  // Every breaker of the registry (the LLM breaker included); keyed ones that are evicted take their
-  // metric series with them.
+  // Every breaker of the registry (the LLM breaker and llm-fallback included); keyed ones that are evicted
+  // take their metric series with them.
   metrics.breakers.trackRegistry(registry);
 
   const assistant: Assistant = new Assistant({
     llm: gateway,
+    secondary,
     // Repeated questions (users retrying during an outage) skip the search while the documents stay put.
     retrieve: cachedSearch(
       (userId, query, limit) => documents.searchPassages(userId, query, limit),
@@ -157,6 +173,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     queue,
     onAnswer: (level, reason) => metrics.answered(level, reason),
     defaultRetryAfterMs: config.breaker.openMs,
+    streamTiming: { firstTokenMs: config.llm.firstTokenTimeoutMs, idleMs: config.llm.streamIdleTimeoutMs },
     staleTtlMs: config.cache.staleTtlMs,
   });
 
@@ -192,6 +209,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     registry,
     gateway,
     breaker,
+    secondary,
     assistant,
     queue,
     metrics,
@@ -203,9 +221,19 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       failures.close();
       await queue.stop();
       await gateway.close();
+      await secondary?.close();
       await options.sharedCache?.close?.();
       await redis?.close();
       db.close();
     },
   };
+}
+
+function clientFor(model: LlmModelConfig): LlmClient {
+  return createLlmClient({
+    provider: model.provider,
+    ...(model.baseUrl ? { baseUrl: model.baseUrl } : {}),
+    ...(model.apiKey ? { apiKey: model.apiKey } : {}),
+    model: model.model,
+  });
 }

@@ -14,7 +14,12 @@ export interface Config {
     apiKey: string | undefined;
     model: string;
     timeoutMs: number;
+    /** Streamed calls: first token within, then no gap between tokens longer than (ms). */
+    firstTokenTimeoutMs: number;
+    streamIdleTimeoutMs: number;
     maxConcurrent: number;
+    /** The secondary model (LLM_FALLBACK_*), or undefined when none is configured. */
+    fallback: LlmModelConfig | undefined;
   };
   breaker: { failMax: number; openMs: number; failWindowMs: number };
   databasePath: string;
@@ -30,6 +35,18 @@ export interface Config {
   dashboard: { maxStreams: number; maxStreamsPerClient: number };
   logLevel: string;
 }
+
+/** One model endpoint: who serves it, where, with which key and model name. */
+export interface LlmModelConfig {
+  provider: LlmProvider;
+  /** Undefined for `sim`: the embedded simulator's URL is filled in once it has started. */
+  baseUrl: string | undefined;
+  apiKey: string | undefined;
+  model: string;
+}
+
+/** Model name of the embedded sim's second model (the secondary model in demo setups). */
+export const SIM_FALLBACK_MODEL = 'tripswitch-sim-fallback';
 
 export interface HttpLimits {
   /** ms to receive a request's headers (HTTP_HEADERS_TIMEOUT_MS, default 10000). */
@@ -74,25 +91,56 @@ export function resolveDatabasePath(env: Env): string {
   return resolve(env.INIT_CWD || process.cwd(), env.DATABASE_PATH || 'data/assistant.db');
 }
 
-export function loadConfig(env: Env = process.env): Config {
-  const explicitProvider = env.LLM_PROVIDER;
-  if (explicitProvider !== undefined && !PROVIDERS.includes(explicitProvider as LlmProvider)) {
-    throw new ConfigError(`LLM_PROVIDER must be one of ${PROVIDERS.join(', ')}, got "${explicitProvider}"`);
-  }
-  // No LLM configured at all -> the embedded simulator.
-  const provider: LlmProvider =
-    (explicitProvider as LlmProvider | undefined) ?? (env.LLM_BASE_URL ? 'openai' : 'sim');
-  const baseUrl = env.LLM_BASE_URL || undefined;
+function baseUrlOf(env: Env, key: string, provider: LlmProvider, providerKey: string): string | undefined {
+  const baseUrl = env[key] || undefined;
   if (provider !== 'sim' && baseUrl === undefined) {
-    throw new ConfigError(`LLM_BASE_URL is required when LLM_PROVIDER is "${provider}"`);
+    throw new ConfigError(`${key} is required when ${providerKey} is "${provider}"`);
   }
   if (baseUrl !== undefined) {
     try {
       new URL(baseUrl);
     } catch {
-      throw new ConfigError(`LLM_BASE_URL must be an absolute URL, got "${baseUrl}"`);
+      throw new ConfigError(`${key} must be an absolute URL, got "${baseUrl}"`);
     }
   }
+  return baseUrl;
+}
+
+function providerOf(env: Env, key: string): LlmProvider | undefined {
+  const value = env[key] || undefined;
+  if (value !== undefined && !PROVIDERS.includes(value as LlmProvider)) {
+    throw new ConfigError(`${key} must be one of ${PROVIDERS.join(', ')}, got "${value}"`);
+  }
+  return value as LlmProvider | undefined;
+}
+
+const FALLBACK_KEYS = ['LLM_FALLBACK_BASE_URL', 'LLM_FALLBACK_API_KEY', 'LLM_FALLBACK_MODEL'] as const;
+
+/** LLM_FALLBACK_*: the secondary model; unset LLM_FALLBACK_PROVIDER means none (then the others must be unset). */
+function fallbackModel(env: Env): LlmModelConfig | undefined {
+  const provider = providerOf(env, 'LLM_FALLBACK_PROVIDER');
+  if (provider === undefined) {
+    const stray = FALLBACK_KEYS.find((k) => env[k]);
+    if (stray) throw new ConfigError(`${stray} is set but LLM_FALLBACK_PROVIDER is not: set both or neither`);
+    return undefined;
+  }
+  const model = env.LLM_FALLBACK_MODEL || (provider === 'sim' ? SIM_FALLBACK_MODEL : undefined);
+  if (model === undefined) {
+    throw new ConfigError(`LLM_FALLBACK_MODEL is required when LLM_FALLBACK_PROVIDER is "${provider}"`);
+  }
+  return {
+    provider,
+    baseUrl: baseUrlOf(env, 'LLM_FALLBACK_BASE_URL', provider, 'LLM_FALLBACK_PROVIDER'),
+    apiKey: env.LLM_FALLBACK_API_KEY || undefined,
+    model,
+  };
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const explicitProvider = providerOf(env, 'LLM_PROVIDER');
+  // No LLM configured at all -> the embedded simulator.
+  const provider: LlmProvider = explicitProvider ?? (env.LLM_BASE_URL ? 'openai' : 'sim');
+  const baseUrl = baseUrlOf(env, 'LLM_BASE_URL', provider, 'LLM_PROVIDER');
   const llmTimeoutMs = int(env, 'LLM_TIMEOUT_MS', 30_000, 1, 600_000);
   const headersTimeoutMs = int(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);
   const requestTimeoutMs = int(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000);
@@ -111,7 +159,10 @@ export function loadConfig(env: Env = process.env): Config {
       apiKey: env.LLM_API_KEY || undefined,
       model: env.LLM_MODEL || (provider === 'sim' ? 'tripswitch-sim-1' : 'meta-llama/Llama-3.1-8B-Instruct'),
       timeoutMs: llmTimeoutMs,
+      firstTokenTimeoutMs: int(env, 'LLM_FIRST_TOKEN_TIMEOUT_MS', 15_000, 1, 600_000),
+      streamIdleTimeoutMs: int(env, 'LLM_STREAM_IDLE_TIMEOUT_MS', 10_000, 1, 600_000),
       maxConcurrent: int(env, 'LLM_MAX_CONCURRENT', 32, 1, 10_000),
+      fallback: fallbackModel(env),
     },
     breaker: {
       failMax: int(env, 'BREAKER_FAIL_MAX', 5, 1, 1_000_000),

@@ -65,6 +65,16 @@ function llmLines(config: Config, sim: SimServer | undefined): string[] {
       `  warning: LLM_API_KEY is not set; provider ${provider} usually needs one (calls will fail with 401 unless the endpoint is open)`,
     );
   }
+  const fallback = config.llm.fallback;
+  if (fallback) {
+    const at = fallback.baseUrl === undefined ? 'no base URL' : safeUrl(fallback.baseUrl);
+    lines.push(
+      `  secondary model (breaker "llm-fallback"): provider ${fallback.provider}, base URL ${at}, model ${fallback.model}`,
+    );
+    if (fallback.provider !== 'sim' && fallback.apiKey === undefined) {
+      lines.push(`  warning: LLM_FALLBACK_API_KEY is not set for provider ${fallback.provider}`);
+    }
+  }
   return lines;
 }
 
@@ -78,12 +88,16 @@ async function main(): Promise<void> {
     throw err;
   }
 
+  // The embedded sim serves the primary and, with LLM_FALLBACK_PROVIDER=sim, the secondary model too.
   let sim: SimServer | undefined;
-  if (config.llm.provider === 'sim' && config.llm.baseUrl === undefined) {
+  const embedded = [config.llm, config.llm.fallback].filter(
+    (m) => m !== undefined && m.provider === 'sim' && m.baseUrl === undefined,
+  );
+  if (embedded.length > 0) {
     sim = await listenOn('SIM_PORT', config.simPort, () =>
       startSim({ port: config.simPort, host: '127.0.0.1' }),
     );
-    config.llm.baseUrl = sim.url;
+    for (const m of embedded) if (m) m.baseUrl = sim.url;
   }
 
   const app: App = await createApp(config);

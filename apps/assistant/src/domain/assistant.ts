@@ -1,6 +1,7 @@
+import { CircuitOpenError } from 'tripswitch';
 import type { AnswerCache, CachedAnswer, SharedAnswerCache } from '../adapters/cache/answer-cache.js';
-import type { LlmAnswer, Passage } from '../adapters/llm/types.js';
-import { type FallbackReason, fallbackReasonOf, type ModelPort } from './llm-gateway.js';
+import type { LlmAnswer, LlmStreamPart, Passage } from '../adapters/llm/types.js';
+import { type FallbackReason, fallbackReasonOf, type ModelPort, type StreamTiming } from './llm-gateway.js';
 import { normalizeQuery } from './query-key.js';
 import type {
   AnswerMetadata,
@@ -10,10 +11,17 @@ import type {
   QueryRequest,
   QueryResponse,
   Source,
+  StreamEvent,
+  StreamingOutcome,
 } from './types.js';
 
 export interface AssistantDeps {
   llm: ModelPort;
+  /**
+   * The secondary model (LLM_FALLBACK_*) behind its own breaker: asked when the primary's circuit is open
+   * or its call failed, before any cached or partial answer (DESIGN.md 3.1).
+   */
+  secondary?: ModelPort | undefined;
   /** Top passages of this user's own documents for a query (bm25). */
   retrieve(userId: string, query: string, limit: number): Passage[];
   /**
@@ -25,8 +33,13 @@ export interface AssistantDeps {
   cache: AnswerCache;
   sharedCache?: SharedAnswerCache | undefined;
   queue?: JobQueue | undefined;
-  /** Told which rung answered each query (metrics). */
-  onAnswer?(level: FallbackLevel | 'llm' | 'fresh_cache' | 'unavailable', reason?: FallbackReason): void;
+  /** Told which rung answered each query (metrics); `partial`: a stream that failed after its first token. */
+  onAnswer?(
+    level: FallbackLevel | 'llm' | 'fresh_cache' | 'unavailable' | 'partial',
+    reason?: FallbackReason,
+  ): void;
+  /** Bounds of streamed model calls (LLM_FIRST_TOKEN_TIMEOUT_MS, LLM_STREAM_IDLE_TIMEOUT_MS). */
+  streamTiming?: StreamTiming;
   /** 503 Retry-After when the breaker is isolated (no automatic probe time). */
   defaultRetryAfterMs: number;
   staleTtlMs: number;
@@ -38,6 +51,17 @@ const PASSAGES = 3;
 interface LazyPassages {
   get(): Passage[];
   request(question: string): { readonly question: string; readonly passages: Passage[] };
+}
+const DEFAULT_STREAM_TIMING: StreamTiming = { firstTokenMs: 15_000, idleMs: 10_000 };
+
+/** What one request needs along the ladder: who asks what, when it started, and its L1 entry. */
+interface Ask {
+  userId: string;
+  request: QueryRequest;
+  key: string;
+  started: number;
+  l1: ReturnType<AnswerCache['get']>;
+  signal: AbortSignal | undefined;
 }
 
 function toSources(passages: readonly Passage[]): Source[] {
@@ -61,6 +85,16 @@ function excerptsAnswer(reason: FallbackReason, passages: readonly Passage[]): s
 }
 
 /**
+ * Which of two models' errors a queued job reports: an upstream failure wins over an open circuit; of two
+ * open circuits, the one that reopens sooner (so the worker comes back when either model may answer).
+ */
+function laterOf(primary: unknown, secondary: unknown): unknown {
+  if (!(primary instanceof CircuitOpenError)) return primary;
+  if (!(secondary instanceof CircuitOpenError)) return secondary;
+  return secondary.retryAfter < primary.retryAfter ? secondary : primary;
+}
+
+/**
  * The degradation ladder (DESIGN.md 3.2): fresh cache → model through its protection → last good answer
  * (L1, then L2) → excerpts from the user's documents → a durable queued job → 503 with Retry-After.
  * Every rung below the model says so in `metadata`.
@@ -75,45 +109,184 @@ export class Assistant {
   }
 
   async answer(userId: string, request: QueryRequest, signal?: AbortSignal): Promise<AssistantOutcome> {
-    const started = this.#now();
     const d = this.#d;
-    const key = await this.#cacheKey(userId, request.query);
-    const meta = (m: AnswerMetadata): AnswerMetadata =>
-      request.includeMetadata ? { ...m, ...this.#details(started) } : m;
+    const ask = await this.#ask(userId, request, signal);
 
     // 1. A fresh answer from L1: no upstream call at all.
-    const l1 = d.cache.get(userId, key);
-    if (l1?.fresh) {
-      d.onAnswer?.('fresh_cache');
-      return { status: 200, body: this.#fromCache(l1.entry, meta({ from_fallback: false, cached: true })) };
-    }
+    const fresh = this.#fresh(ask);
+    if (fresh) return fresh;
 
-    // Retrieval only when a rung uses the passages: the model call reads them only once its protection
-    // lets the call through (an open circuit rejects before that), the excerpts rung only when reached.
+    // Retrieval only when a rung uses the passages: a model call reads them only once its protection lets
+    // the call through (an open circuit rejects before that), the excerpts rung only when reached.
     const passages = this.#passages(userId, request.query);
 
     // 2. The model, through retry → breaker (+ timeout) → bulkhead.
     let reason: FallbackReason;
     try {
       const answer = await d.llm.complete(passages.request(request.query), signal);
-      d.onAnswer?.('llm');
-      // A refusal is the model working as designed (DESIGN.md 3.1): answered, never cached.
-      if (answer.refused) {
-        return {
-          status: 200,
-          body: refusal(answer.text, passages.get(), meta({ from_fallback: false, cached: false })),
-        };
-      }
-      const entry = this.#remember(userId, key, answer, passages.get());
-      return { status: 200, body: this.#fromCache(entry, meta({ from_fallback: false, cached: false })) };
+      return { status: 200, body: this.#answered(ask, passages.get(), answer, undefined, undefined) };
     } catch (err) {
       if (signal?.aborted) throw err; // the client went away: nobody to degrade for
       reason = fallbackReasonOf(err);
     }
 
+    // 2b. The secondary model, behind its own breaker: a full answer, still marked degraded. The primary's
+    //     fallback_reason stays visible; metadata.model names who answered.
+    if (d.secondary) {
+      try {
+        const answer = await d.secondary.complete(passages.request(request.query), signal);
+        return { status: 200, body: this.#answered(ask, passages.get(), answer, 'secondary_model', reason) };
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        // Both models failed: the ladder goes on with the primary's reason.
+      }
+    }
+    return this.#degrade(ask, passages, reason);
+  }
+
+  /**
+   * `"stream": true` (DESIGN.md 3.1): the ladder with streamed model rungs. A fresh cache hit, or no token
+   * from either model (circuit open, failure before the first token), gives exactly the non-streamed
+   * outcome. Otherwise the events: tokens, then `done` with the full response (cached like any model
+   * answer), or `error` with `partial: true` after a mid-stream failure (counted by the breaker as a
+   * failure; the partial answer is never cached). A client that stops reading cancels the upstream call.
+   */
+  async answerStream(userId: string, request: QueryRequest, signal?: AbortSignal): Promise<StreamingOutcome> {
+    const d = this.#d;
+    if (!d.llm.stream) return { kind: 'complete', outcome: await this.answer(userId, request, signal) };
+    const ask = await this.#ask(userId, request, signal);
+    const fresh = this.#fresh(ask);
+    if (fresh) return { kind: 'complete', outcome: fresh };
+    const passages = this.#passages(userId, request.query);
+    const timing = d.streamTiming ?? DEFAULT_STREAM_TIMING;
+    let reason: FallbackReason | undefined;
+    const rungs: [ModelPort | undefined, 'secondary_model' | undefined][] = [
+      [d.llm, undefined],
+      [d.secondary, 'secondary_model'],
+    ];
+    for (const [port, level] of rungs) {
+      if (!port?.stream) continue;
+      const parts = port.stream(passages.request(request.query), signal, timing);
+      let first: IteratorResult<LlmStreamPart, void>;
+      try {
+        first = await parts.next();
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        reason ??= fallbackReasonOf(err);
+        continue;
+      }
+      if (first.done) {
+        reason ??= 'upstream_error';
+        continue;
+      }
+      if (first.value.type === 'done') {
+        // An answer without a single token (a refusal, or an endpoint that does not stream): not a stream.
+        const body = this.#answered(ask, passages.get(), first.value.answer, level, reason);
+        return { kind: 'complete', outcome: { status: 200, body } };
+      }
+      const events = this.#events(ask, passages.get(), first.value, parts, level, reason);
+      return { kind: 'stream', events };
+    }
+    return { kind: 'complete', outcome: await this.#degrade(ask, passages, reason ?? 'upstream_error') };
+  }
+
+  async *#events(
+    ask: Ask,
+    passages: readonly Passage[],
+    first: LlmStreamPart,
+    parts: AsyncGenerator<LlmStreamPart, void, undefined>,
+    level: 'secondary_model' | undefined,
+    reason: FallbackReason | undefined,
+  ): AsyncGenerator<StreamEvent, void, undefined> {
+    const d = this.#d;
+    let text = '';
+    let finished = false;
+    try {
+      let part = first;
+      for (;;) {
+        if (part.type === 'token') {
+          text += part.text;
+          yield { type: 'token', text: part.text };
+        } else {
+          finished = true;
+          // The answer is exactly what the user was sent: the tokens' texts joined.
+          const answer = part.answer.refused ? part.answer : { ...part.answer, text };
+          yield { type: 'done', body: this.#answered(ask, passages, answer, level, reason) };
+          return;
+        }
+        const step = await parts.next();
+        if (step.done) return;
+        part = step.value;
+      }
+    } catch (err) {
+      finished = true;
+      if (ask.signal?.aborted) return; // the client is gone: nobody to tell
+      const why = fallbackReasonOf(err);
+      d.onAnswer?.('partial', why);
+      yield { type: 'error', reason: why, partial: true };
+    } finally {
+      // A consumer that stopped reading: end the model stream too (neither success nor failure).
+      if (!finished) await parts.return(undefined).catch(() => {});
+    }
+  }
+
+  /**
+   * A model's answer as the response: counted, cached as the last good answer — unless it is a refusal
+   * (the model working as designed, DESIGN.md 3.1: answered, never cached). `level` marks the secondary
+   * model, with the primary's `reason`.
+   */
+  #answered(
+    ask: Ask,
+    passages: readonly Passage[],
+    answer: LlmAnswer,
+    level: 'secondary_model' | undefined,
+    reason: FallbackReason | undefined,
+  ): QueryResponse {
+    this.#d.onAnswer?.(level ?? 'llm', reason);
+    const metadata =
+      level === undefined
+        ? this.#meta(ask, { from_fallback: false, cached: false })
+        : this.#secondaryMeta(ask, reason ?? 'upstream_error', answer.model);
+    if (answer.refused) return refusal(answer.text, passages, metadata);
+    return this.#fromCache(this.#remember(ask.userId, ask.key, passages, answer), metadata);
+  }
+
+  async #ask(userId: string, request: QueryRequest, signal: AbortSignal | undefined): Promise<Ask> {
+    const started = this.#now();
+    const key = await this.#cacheKey(userId, request.query);
+    return { userId, request, key, started, l1: this.#d.cache.get(userId, key), signal };
+  }
+
+  #fresh(ask: Ask): AssistantOutcome | undefined {
+    if (!ask.l1?.fresh) return undefined;
+    this.#d.onAnswer?.('fresh_cache');
+    return {
+      status: 200,
+      body: this.#fromCache(ask.l1.entry, this.#meta(ask, { from_fallback: false, cached: true })),
+    };
+  }
+
+  #meta(ask: Ask, m: AnswerMetadata): AnswerMetadata {
+    return ask.request.includeMetadata ? { ...m, ...this.#details(ask.started) } : m;
+  }
+
+  #secondaryMeta(ask: Ask, reason: FallbackReason, model: string): AnswerMetadata {
+    const m = this.#meta(ask, {
+      from_fallback: true,
+      cached: false,
+      fallback_reason: reason,
+      fallback_level: 'secondary_model',
+    });
+    return { ...m, model };
+  }
+
+  /** Rungs 3–6: the last good answer, excerpts, a queued job, or 503 — each marked with `reason`. */
+  async #degrade(ask: Ask, passages: LazyPassages, reason: FallbackReason): Promise<AssistantOutcome> {
+    const d = this.#d;
+    const { userId, request, key, l1 } = ask;
     const allowed = new Set(request.fallback);
     const degraded = (level: FallbackLevel, cached: boolean) =>
-      meta({ from_fallback: true, cached, fallback_reason: reason, fallback_level: level });
+      this.#meta(ask, { from_fallback: true, cached, fallback_reason: reason, fallback_level: level });
 
     // 3. The last good answer for this user and query: L1 (even if stale), then L2.
     if (allowed.has('cache')) {
@@ -186,16 +359,40 @@ export class Assistant {
     const d = this.#d;
     const key = await this.#cacheKey(userId, query);
     const passages = d.retrieve(userId, query, PASSAGES);
-    const answer = await d.llm.complete({ question: query, passages }, signal);
-    if (answer.refused) {
-      return refusal(answer.text, passages, { from_fallback: false, cached: false, model: answer.model });
+    const request = { question: query, passages };
+    let primaryError: unknown;
+    try {
+      const answer = await d.llm.complete(request, signal);
+      const metadata = { from_fallback: false, cached: false, model: answer.model };
+      if (answer.refused) return refusal(answer.text, passages, metadata);
+      const entry = this.#remember(userId, key, passages, answer);
+      return this.#fromCache(entry, metadata);
+    } catch (err) {
+      if (!d.secondary || signal?.aborted) throw err;
+      primaryError = err;
     }
-    const entry = this.#remember(userId, key, answer, passages);
-    return this.#fromCache(entry, { from_fallback: false, cached: false, model: answer.model });
+    let answer: LlmAnswer;
+    try {
+      answer = await d.secondary.complete(request, signal);
+    } catch (secondaryError) {
+      // The worker decides from this error: an open circuit puts the job back unspent, so a real failure
+      // of the one model that took the call must not hide behind the other's open circuit.
+      throw laterOf(primaryError, secondaryError);
+    }
+    const metadata: AnswerMetadata = {
+      from_fallback: true,
+      cached: false,
+      fallback_reason: fallbackReasonOf(primaryError),
+      fallback_level: 'secondary_model',
+      model: answer.model,
+    };
+    if (answer.refused) return refusal(answer.text, passages, metadata);
+    const entry = this.#remember(userId, key, passages, answer);
+    return this.#fromCache(entry, metadata);
   }
 
-  /** Keeps a model answer in L1 and (in the background) L2 as the last good answer. */
-  #remember(userId: string, key: string, answer: LlmAnswer, passages: readonly Passage[]): CachedAnswer {
+  /** A model's answer becomes the last good answer for this user and question (L1 and L2). */
+  #remember(userId: string, key: string, passages: readonly Passage[], answer: LlmAnswer): CachedAnswer {
     const d = this.#d;
     const entry: CachedAnswer = {
       answer: answer.text,

@@ -11,7 +11,8 @@ import {
 } from 'tripswitch';
 import { classifyError, isHttpFailure } from 'tripswitch/http';
 import { LlmResponseError } from '../adapters/llm/errors.js';
-import type { LlmAnswer, LlmClient, LlmRequest } from '../adapters/llm/types.js';
+import type { LlmAnswer, LlmClient, LlmRequest, LlmStreamPart } from '../adapters/llm/types.js';
+import type { ModelGate } from './types.js';
 
 export interface LlmBreakerSettings {
   /** Breaker name as shown in health, metrics and the dashboard. */
@@ -52,7 +53,13 @@ export type FallbackReason =
 
 /** Upstream failures as the breaker counts them: HTTP classification plus malformed model output. */
 export function isUpstreamFailure(err: unknown): boolean {
-  return err instanceof LlmResponseError || isHttpFailure(err);
+  return err instanceof LlmResponseError || err instanceof TimeoutError || isHttpFailure(err);
+}
+
+/** Bounds of a streamed call (LLM_FIRST_TOKEN_TIMEOUT_MS, LLM_STREAM_IDLE_TIMEOUT_MS), in ms. */
+export interface StreamTiming {
+  firstTokenMs: number;
+  idleMs: number;
 }
 
 export function fallbackReasonOf(err: unknown): FallbackReason {
@@ -80,6 +87,22 @@ export function fallbackReasonOf(err: unknown): FallbackReason {
 }
 
 /**
+ * The gate for work that any of several models may do (queued jobs with a secondary model): open only
+ * while every model's breaker is open or isolated; then `retryAfter` is the soonest any may take a call.
+ */
+export function anyModelGate(gates: readonly ModelGate[]): ModelGate {
+  const closedOne = () => gates.find((g) => g.state !== 'open' && g.state !== 'isolated');
+  return {
+    get state() {
+      return (closedOne() ?? gates[0])?.state ?? 'closed';
+    },
+    get retryAfter() {
+      return closedOne() ? 0 : Math.min(...gates.map((g) => g.retryAfter));
+    },
+  };
+}
+
+/**
  * What the assistant needs from "the model behind its protection". `LlmGateway` is the tripswitch one; the
  * scenario benchmark plugs in other protection layers (none, opossum, cockatiel) through the same port.
  */
@@ -96,6 +119,16 @@ export interface ModelPort {
    * the call goes ahead (inside the protected call), so a rejected call costs no search.
    */
   complete(request: Omit<LlmRequest, 'signal'>, signal?: AbortSignal): Promise<LlmAnswer>;
+  /**
+   * The answer as a stream of tokens, then `done`. Admission and failures before the first token throw
+   * from the first `next()`, as `complete` would. Optional: a port without it is never streamed. As with
+   * `complete`, read `request.passages` only once the call is admitted.
+   */
+  stream?(
+    request: Omit<LlmRequest, 'signal'>,
+    signal: AbortSignal | undefined,
+    timing: StreamTiming,
+  ): AsyncGenerator<LlmStreamPart, void, undefined>;
   close(): Promise<void>;
 }
 
@@ -164,6 +197,87 @@ export class LlmGateway implements ModelPort {
       // error (e.g. model_loading), not the CircuitOpenError.
       if (err instanceof CircuitOpenError && upstream !== undefined) throw upstream;
       throw err;
+    }
+  }
+
+  /**
+   * The model's answer streamed through the breaker (DESIGN.md 3.1). Admission as for `complete`: an open
+   * circuit, or HALF-OPEN with its probe slot taken, throws CircuitOpenError from the first `next()`. A
+   * probe stream holds its slot until it ends. The outcome is recorded when the stream ends: `done` is a
+   * success; an error, no first token within `firstTokenMs` or a gap over `idleMs` is a failure (the
+   * timeouts abort this call's own signal, which closes the upstream socket); the caller's abort or a
+   * consumer that stops reading is neither. Its result belongs to the breaker generation it started in.
+   * No retry and no bulkhead: a stream that has sent tokens cannot be replayed, and its duration is the
+   * user's reading pace, not load.
+   */
+  async *stream(
+    request: Omit<LlmRequest, 'signal'>,
+    signal: AbortSignal | undefined,
+    timing: StreamTiming,
+  ): AsyncGenerator<LlmStreamPart, void, undefined> {
+    const client = this.#client;
+    if (!client.stream) {
+      const answer = await this.complete(request, signal);
+      yield { type: 'token', text: answer.text };
+      yield { type: 'done', answer };
+      return;
+    }
+    signal?.throwIfAborted();
+    const permit = await this.breaker.acquirePermit();
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let settled = false;
+    let timedOut: TimeoutError | undefined;
+    const parts = client.stream({ ...request, signal: controller.signal });
+    try {
+      let first = true;
+      for (;;) {
+        const ms = first ? timing.firstTokenMs : timing.idleMs;
+        const timer = setTimeout(() => {
+          timedOut = new TimeoutError(ms);
+          controller.abort(timedOut);
+        }, ms);
+        let step: IteratorResult<LlmStreamPart, void>;
+        try {
+          step = await parts.next();
+        } catch (err) {
+          settled = true;
+          if (timedOut) {
+            permit.failure(timedOut);
+            throw timedOut;
+          }
+          if (signal?.aborted) permit.cancel();
+          else if (isUpstreamFailure(err)) permit.failure(err);
+          else permit.cancel();
+          throw err;
+        } finally {
+          clearTimeout(timer);
+        }
+        if (step.done) {
+          // A client stream always ends with `done`; ending without it is the upstream cutting off.
+          settled = true;
+          const err = new LlmResponseError('model stream ended without an answer', { upstreamStatus: 200 });
+          permit.failure(err);
+          throw err;
+        }
+        first = false;
+        if (step.value.type === 'done') {
+          settled = true;
+          permit.success();
+          yield step.value;
+          return;
+        }
+        yield step.value;
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (!settled) {
+        // The consumer stopped reading (client gone): neither outcome; close the upstream socket.
+        permit.cancel();
+        controller.abort(new Error('stream abandoned by its consumer'));
+        await parts.return(undefined).catch(() => {});
+      }
     }
   }
 

@@ -5,7 +5,17 @@ export const FALLBACK_OPTIONS: readonly FallbackOption[] = ['cache', 'excerpts',
 /** The seed guide's recommended strategy: cached answer, then excerpts; queueing only when asked. */
 export const DEFAULT_FALLBACK: readonly FallbackOption[] = ['cache', 'excerpts'];
 
-export type FallbackLevel = 'l1_cache' | 'l2_cache' | 'excerpts' | 'queued';
+/** `secondary_model`: the second model (LLM_FALLBACK_*) answered because the primary could not. */
+export type FallbackLevel = 'secondary_model' | 'l1_cache' | 'l2_cache' | 'excerpts' | 'queued';
+
+/**
+ * What the job worker needs to know about the model side before it claims a job: whether any model
+ * would take a call now (state `open`/`isolated` means none) and in how many ms one may.
+ */
+export interface ModelGate {
+  readonly state: string;
+  readonly retryAfter: number;
+}
 
 export interface Source {
   document_id: string;
@@ -25,7 +35,10 @@ export interface AnswerMetadata {
    * outage, never cached (DESIGN.md 3.1).
    */
   refused?: boolean;
-  /** Extra detail, present when the request asked for `include_metadata`. */
+  /**
+   * The model that answered: always present when the secondary model did, otherwise with
+   * `include_metadata` (then the primary's name when no model answered).
+   */
   model?: string;
   provider?: string;
   breaker?: { name: string; state: string; retry_after_ms: number };
@@ -56,6 +69,17 @@ export type AssistantOutcome =
   | { status: 200; body: QueryResponse }
   | { status: 202; body: QueuedResponse }
   | { status: 503; body: UnavailableResponse; retryAfterSeconds: number };
+
+/** One event of a streamed answer (`"stream": true`): a token, then `done` or a mid-stream `error`. */
+export type StreamEvent =
+  | { type: 'token'; text: string }
+  | { type: 'done'; body: QueryResponse }
+  | { type: 'error'; reason: FallbackReason; partial: true };
+
+/** A streamed request's outcome: exactly the non-streamed outcome, or a stream of events. */
+export type StreamingOutcome =
+  | { kind: 'complete'; outcome: AssistantOutcome }
+  | { kind: 'stream'; events: AsyncGenerator<StreamEvent, void, undefined> };
 
 export interface QueryRequest {
   query: string;

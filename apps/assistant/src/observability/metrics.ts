@@ -3,7 +3,8 @@ import { BreakerMetrics } from 'tripswitch/prometheus';
 import type { FallbackReason } from '../domain/llm-gateway.js';
 import type { FallbackLevel, JobQueue } from '../domain/types.js';
 
-export type AnswerSource = FallbackLevel | 'llm' | 'fresh_cache' | 'unavailable';
+/** `partial`: a streamed answer that failed after its first token (the client got an `error` event). */
+export type AnswerSource = FallbackLevel | 'llm' | 'fresh_cache' | 'unavailable' | 'partial';
 
 /**
  * Every metric the service exports, in one registry: the library's breaker metrics (pinned names

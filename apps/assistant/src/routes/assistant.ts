@@ -1,7 +1,15 @@
+import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Assistant } from '../domain/assistant.js';
-import { DEFAULT_FALLBACK, FALLBACK_OPTIONS, type FallbackOption, type JobQueue } from '../domain/types.js';
+import {
+  type AssistantOutcome,
+  DEFAULT_FALLBACK,
+  FALLBACK_OPTIONS,
+  type FallbackOption,
+  type JobQueue,
+  type StreamEvent,
+} from '../domain/types.js';
 import { requireUser } from './auth.js';
 
 export const MAX_QUERY_CHARS = 4000;
@@ -14,6 +22,13 @@ const QueryBody = Type.Object(
       pattern: '\\S',
       description: 'The question',
     }),
+    stream: Type.Optional(
+      Type.Boolean({
+        description:
+          'Stream the model answer as text/event-stream (token events, then done); answers that need no model ' +
+          'token (fresh cache, degraded) come back as the usual JSON — check Content-Type',
+      }),
+    ),
     include_metadata: Type.Optional(
       Type.Boolean({ description: 'Add model, breaker state and timing to metadata' }),
     ),
@@ -51,6 +66,15 @@ const ErrorBody = Type.Object(
   { additionalProperties: true },
 );
 
+/** `event: token` / `done` / `error` frames; JSON keeps every payload on one `data:` line. */
+async function* serverSentEvents(events: AsyncIterable<StreamEvent>): AsyncGenerator<string> {
+  for await (const e of events) {
+    if (e.type === 'token') yield `event: token\ndata: ${JSON.stringify({ text: e.text })}\n\n`;
+    else if (e.type === 'done') yield `event: done\ndata: ${JSON.stringify(e.body)}\n\n`;
+    else yield `event: error\ndata: ${JSON.stringify({ reason: e.reason, partial: e.partial })}\n\n`;
+  }
+}
+
 interface Deps {
   assistant: Assistant;
   queue: JobQueue;
@@ -62,7 +86,9 @@ export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { assistant
   // caller and charged the request to the rate limit).
   app.addHook('onRequest', requireUser);
 
-  app.post<{ Body: { query: string; include_metadata?: boolean; fallback?: FallbackOption[] } }>(
+  app.post<{
+    Body: { query: string; include_metadata?: boolean; fallback?: FallbackOption[]; stream?: boolean };
+  }>(
     '/api/assistant/query',
     {
       schema: {
@@ -83,15 +109,26 @@ export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { assistant
       };
       reply.raw.once('close', onClose);
       try {
-        const outcome = await assistant.answer(
-          request.user!.id,
-          {
-            query: body.query,
-            includeMetadata: body.include_metadata === true,
-            fallback: body.fallback ?? DEFAULT_FALLBACK,
-          },
-          controller.signal,
-        );
+        const ask = {
+          query: body.query,
+          includeMetadata: body.include_metadata === true,
+          fallback: body.fallback ?? DEFAULT_FALLBACK,
+        };
+        let outcome: AssistantOutcome;
+        if (body.stream === true) {
+          const streamed = await assistant.answerStream(request.user!.id, ask, controller.signal);
+          if (streamed.kind === 'stream') {
+            // Fastify destroys the payload stream when the client goes away; that ends the generator,
+            // which cancels the model call (neither success nor failure).
+            reply.header('content-type', 'text/event-stream; charset=utf-8');
+            reply.header('cache-control', 'no-store');
+            reply.header('x-accel-buffering', 'no');
+            return reply.code(200).send(Readable.from(serverSentEvents(streamed.events)));
+          }
+          outcome = streamed.outcome;
+        } else {
+          outcome = await assistant.answer(request.user!.id, ask, controller.signal);
+        }
         if (outcome.status === 503) reply.header('Retry-After', String(outcome.retryAfterSeconds));
         return reply.code(outcome.status).send(outcome.body);
       } finally {

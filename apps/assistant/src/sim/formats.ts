@@ -14,6 +14,8 @@ export interface ModelCall {
   maxTokens: number | undefined;
   /** HF only: echo the prompt before the generated text (HF's default is true). */
   returnFullText: boolean;
+  /** The caller asked for a streamed reply (server-sent events). */
+  stream: boolean;
 }
 
 export class BadRequestError extends Error {
@@ -29,6 +31,12 @@ function optionalTokens(v: unknown, field: string): number | undefined {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
     throw new BadRequestError(`${field} must be a positive integer`);
   }
+  return v;
+}
+
+function optionalStream(v: unknown): boolean {
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean') throw new BadRequestError('stream must be a boolean');
   return v;
 }
 
@@ -67,6 +75,7 @@ export function parseOpenAi(body: unknown): ModelCall {
     prompt: texts.join('\n\n'),
     maxTokens: optionalTokens(body.max_tokens, 'max_tokens'),
     returnFullText: false,
+    stream: optionalStream(body.stream),
   };
 }
 
@@ -81,12 +90,14 @@ export function parseHf(body: unknown, model: string): ModelCall {
     prompt: body.inputs,
     maxTokens: optionalTokens(params.max_new_tokens, 'parameters.max_new_tokens'),
     returnFullText: params.return_full_text !== false,
+    // TGI / HF Inference take `stream` at the top level of the body.
+    stream: optionalStream(body.stream),
   };
 }
 
 export interface Generation {
   text: string;
-  finishReason: 'stop' | 'length';
+  finishReason: 'stop' | 'length' | 'content_filter';
 }
 
 /** Same prompt in, same answer out. A prompt without a `Question:` line is taken whole as the question. */
@@ -143,4 +154,82 @@ export function hfFiltered(): unknown {
 /** Error body in each provider's own shape. */
 export function errorBody(format: WireFormat, message: string, type: string, code: string | null): unknown {
   return format === 'openai' ? { error: { message, type, code } } : { error: message };
+}
+
+/**
+ * Splits an answer into the tokens a stream sends: each word with the whitespace before it, so the tokens'
+ * texts joined give back the answer exactly.
+ */
+export function splitTokens(text: string): string[] {
+  const tokens: string[] = text.match(/\s*\S+/g) ?? [];
+  const rest = text.slice(tokens.join('').length);
+  if (rest.length > 0) {
+    if (tokens.length === 0) tokens.push(rest);
+    else tokens[tokens.length - 1] += rest;
+  }
+  return tokens;
+}
+
+/** One server-sent event carrying `data` as JSON (or a literal such as OpenAI's `[DONE]`). */
+export function sseData(data: unknown): string {
+  return `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+}
+
+/** Builds the events of a streamed reply in each provider's wire format. */
+export interface StreamEncoder {
+  /** Events sent before the first token (OpenAI's role chunk), possibly none. */
+  start(): string;
+  /** The event of token `index` (0-based) of `count`. */
+  token(text: string, index: number, count: number): string;
+  /** Events that end a complete stream, after the last token. */
+  end(): string;
+  /** The whole rest of a stream the content filter stopped before any token. */
+  filtered(): string;
+}
+
+/** `gen` is the whole answer being streamed: TGI's last token event carries it, OpenAI's end its reason. */
+export function streamEncoder(call: ModelCall, gen: Generation): StreamEncoder {
+  if (call.format === 'openai') {
+    completionSeq++;
+    const base = {
+      id: `chatcmpl-sim-${completionSeq.toString(36)}`,
+      object: 'chat.completion.chunk',
+      created: Math.floor(Date.now() / 1000),
+      model: call.model,
+    };
+    const chunk = (delta: Record<string, string>, finishReason: string | null) =>
+      sseData({ ...base, choices: [{ index: 0, delta, finish_reason: finishReason }] });
+    return {
+      start: () => chunk({ role: 'assistant', content: '' }, null),
+      token: (text) => chunk({ content: text }, null),
+      end: () => chunk({}, gen.finishReason) + sseData('[DONE]'),
+      filtered: () => chunk({}, 'content_filter') + sseData('[DONE]'),
+    };
+  }
+  // TGI's stream: one event per token; the last one also carries the whole text and the details.
+  return {
+    start: () => '',
+    token: (text, index, count) => {
+      const last = index === count - 1;
+      const full = call.returnFullText ? `${call.prompt} ${gen.text}` : gen.text;
+      const details = {
+        finish_reason: gen.finishReason === 'length' ? 'length' : 'eos_token',
+        generated_tokens: count,
+      };
+      return sseData({
+        index,
+        token: { id: index, text, logprob: 0, special: false },
+        generated_text: last ? full : null,
+        details: last ? details : null,
+      });
+    },
+    end: () => '',
+    filtered: () =>
+      sseData({
+        index: 0,
+        token: { id: 0, text: '', logprob: 0, special: true },
+        generated_text: '',
+        details: { finish_reason: 'content_filter', generated_tokens: 0 },
+      }),
+  };
 }

@@ -10,6 +10,8 @@ export const SIM_MODES = [
   'loading',
   'ratelimit',
   'flaky',
+  'drip',
+  'stall',
   'filtered',
 ] as const;
 export type SimMode = (typeof SIM_MODES)[number];
@@ -17,7 +19,15 @@ export type SimMode = (typeof SIM_MODES)[number];
 /** What callers send (HTTP body or `setMode`). */
 export interface SimModeInput {
   mode: SimMode;
-  /** Delay before answering: default 2000 in `slow`, 0 elsewhere (adds to any mode that answers). */
+  /**
+   * Only requests for this model name change mode; without it the mode applies to every model and clears
+   * per-model settings (DESIGN.md 3.1).
+   */
+  model?: string;
+  /**
+   * `slow` and the others: delay before answering (default 2000 in `slow`, 0 elsewhere). `drip`: the gap
+   * between streamed tokens (default 200). `stall`: the gap between the tokens sent before the silence.
+   */
   latency_ms?: number;
   /** Status for `error` (default 500) and for `flaky` failures (default 503). */
   status?: number;
@@ -32,6 +42,8 @@ export interface SimModeInput {
 /** The effective configuration, defaults filled in. */
 export interface SimModeConfig {
   mode: SimMode;
+  /** Present when the configuration applies to one model only. */
+  model?: string;
   latency_ms: number;
   status: number;
   error_rate: number;
@@ -40,7 +52,16 @@ export interface SimModeConfig {
 }
 
 export const DEFAULT_SEED = 0x5eed;
-const KEYS = new Set(['mode', 'latency_ms', 'status', 'error_rate', 'retry_after_s', 'seed']);
+const KEYS = new Set(['mode', 'model', 'latency_ms', 'status', 'error_rate', 'retry_after_s', 'seed']);
+const MAX_MODEL_LENGTH = 200;
+/** Tokens a `stall` stream sends before it goes silent. */
+export const STALL_TOKENS = 3;
+
+function defaultLatency(mode: SimMode): number {
+  if (mode === 'slow') return 2000;
+  if (mode === 'drip') return 200;
+  return 0;
+}
 const MAX_LATENCY_MS = 600_000;
 const MAX_RETRY_AFTER_S = 86_400;
 
@@ -76,9 +97,17 @@ export function parseSimMode(body: unknown, defaultSeed = DEFAULT_SEED): SimMode
     throw new TypeError(`mode must be one of ${SIM_MODES.join('|')}, got ${JSON.stringify(mode)}`);
   }
   const m = mode as SimMode;
+  const model = b.model;
+  if (
+    model !== undefined &&
+    (typeof model !== 'string' || model.length === 0 || model.length > MAX_MODEL_LENGTH)
+  ) {
+    throw new TypeError(`model must be a non-empty string of at most ${MAX_MODEL_LENGTH} characters`);
+  }
   return {
     mode: m,
-    latency_ms: numberIn(b, 'latency_ms', 0, MAX_LATENCY_MS, false) ?? (m === 'slow' ? 2000 : 0),
+    ...(model === undefined ? {} : { model }),
+    latency_ms: numberIn(b, 'latency_ms', 0, MAX_LATENCY_MS, false) ?? defaultLatency(m),
     status: numberIn(b, 'status', 400, 599, true) ?? (m === 'flaky' ? 503 : 500),
     error_rate: numberIn(b, 'error_rate', 0, 1, false) ?? 0.5,
     retry_after_s: numberIn(b, 'retry_after_s', 0, MAX_RETRY_AFTER_S, false) ?? (m === 'loading' ? 20 : 5),

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import {
   BadRequestError,
   errorBody,
+  type Generation,
   generate,
   hfFiltered,
   hfReply,
@@ -19,10 +20,12 @@ import {
   openAiReply,
   parseHf,
   parseOpenAi,
+  splitTokens,
+  streamEncoder,
   type WireFormat,
 } from './formats.js';
 import { BodyTooLargeError, readBody, sendJson } from './http-util.js';
-import { DEFAULT_SEED, parseSimMode, type SimModeConfig, type SimModeInput } from './modes.js';
+import { DEFAULT_SEED, parseSimMode, type SimModeConfig, type SimModeInput, STALL_TOKENS } from './modes.js';
 import { mulberry32 } from './prng.js';
 import { SimCounters, type SimStats } from './stats.js';
 
@@ -54,8 +57,10 @@ export interface SimServer {
   /** Stops listening and destroys every connection, hanging ones included. */
   close(): Promise<void>;
   /** Same validation as `POST /_sim/mode`; throws TypeError/RangeError on bad input. */
+  /** With `input.model`, only that model's mode changes; without, every model's (per-model ones cleared). */
   setMode(input: SimModeInput): SimModeConfig;
-  getMode(): SimModeConfig;
+  /** The mode for every model without one of its own; `model` given: the mode that model gets. */
+  getMode(model?: string): SimModeConfig;
   stats(): SimStats;
   resetStats(): void;
 }
@@ -114,18 +119,35 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
   const logger = options.logger;
   const counters = new SimCounters();
   let config = parseSimMode(options.mode ?? { mode: 'healthy' }, baseSeed);
+  /** Modes set for one model name (`"model"` in `/_sim/mode`); bounded like every other input. */
+  const perModel = new Map<string, SimModeConfig>();
+  const MAX_PER_MODEL = 64;
   let random = mulberry32(config.seed);
 
   const setMode = (input: unknown): SimModeConfig => {
-    config = parseSimMode(input, baseSeed);
-    random = mulberry32(config.seed); // reseed so a given mode+seed fails the same requests every run
-    logger?.info({ sim: config }, `sim mode set to ${config.mode}`);
-    return config;
+    const parsed = parseSimMode(input, baseSeed);
+    if (parsed.model === undefined) {
+      config = parsed;
+      perModel.clear();
+    } else {
+      if (!perModel.has(parsed.model) && perModel.size >= MAX_PER_MODEL) {
+        throw new RangeError(`at most ${MAX_PER_MODEL} models may have a mode of their own`);
+      }
+      perModel.set(parsed.model, parsed);
+    }
+    random = mulberry32(parsed.seed); // reseed so a given mode+seed fails the same requests every run
+    logger?.info(
+      { sim: parsed },
+      `sim mode set to ${parsed.mode}${parsed.model ? ` for ${parsed.model}` : ''}`,
+    );
+    return parsed;
   };
+  const modeFor = (model: string): SimModeConfig => perModel.get(model) ?? config;
+  const modeView = () => (perModel.size === 0 ? config : { ...config, models: Object.fromEntries(perModel) });
 
   async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const route = `${req.method} ${path}`;
-    if (route === 'GET /_sim/mode') return sendJson(res, 200, config);
+    if (route === 'GET /_sim/mode') return sendJson(res, 200, modeView());
     if (route === 'GET /_sim/stats') return sendJson(res, 200, counters.snapshot(config.mode));
     if (route === 'POST /_sim/reset') {
       counters.reset();
@@ -153,10 +175,12 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
     format: WireFormat,
     pathModel: string,
   ): Promise<void> {
-    const cfg = config; // a mode change mid-request does not alter this request's fate
-    counters.arrived(cfg.mode);
+    const global = config; // a mode change mid-request does not alter this request's fate
+    counters.arrived();
     res.once('close', () => counters.left());
-    if (cfg.mode === 'refuse') {
+    // Without per-model modes the socket is dropped before the body is read, as a dead provider does.
+    if (global.mode === 'refuse' && perModel.size === 0) {
+      counters.mode('refuse');
       counters.outcome('refused');
       req.socket.destroy();
       return;
@@ -166,6 +190,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
       const body = await readJson(req, maxBodyBytes);
       call = format === 'openai' ? parseOpenAi(body) : parseHf(body, pathModel);
     } catch (err) {
+      counters.mode(global.mode);
       if (err instanceof BodyTooLargeError) {
         counters.outcome('bad_request');
         const body = errorBody(format, err.message, 'invalid_request_error', 'request_too_large');
@@ -178,22 +203,91 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
       counters.outcome('aborted'); // the request stream broke: the client is gone
       return;
     }
-    if (cfg.mode === 'hang') {
+    const cfg = modeFor(call.model);
+    counters.mode(cfg.mode);
+    counters.parsed(call.model, call.stream);
+    if (cfg.mode === 'refuse') {
+      counters.outcome('refused');
+      req.socket.destroy();
+      return;
+    }
+    // `stall` without streaming has nothing to send before its silence: it hangs.
+    if (cfg.mode === 'hang' || (cfg.mode === 'stall' && !call.stream)) {
       counters.outcome('hang'); // never answered; released when the client leaves or on close()
       return;
     }
-    if (cfg.latency_ms > 0 && !(await wait(cfg.latency_ms, res))) {
+    // In `drip` and `stall` latency_ms is the gap between tokens, not a delay before the reply.
+    const paced = cfg.mode === 'drip' || cfg.mode === 'stall';
+    if (!paced && cfg.latency_ms > 0 && !(await wait(cfg.latency_ms, res))) {
       counters.outcome('aborted');
       return;
     }
     const reply = decide(cfg, call);
+    if (reply.filtered && call.stream) {
+      const encoder = streamEncoder(call, { text: '', finishReason: 'content_filter' });
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+      res.end(encoder.start() + encoder.filtered());
+      return;
+    }
+    if (reply.generation === undefined) return sendJson(res, reply.status, reply.body, reply.headers);
+    if (call.stream) return streamReply(res, call, reply.generation, cfg);
+    // A non-streamed `drip` answers once every token would have been generated.
+    const total =
+      cfg.mode === 'drip' ? cfg.latency_ms * Math.max(0, splitTokens(reply.generation.text).length - 1) : 0;
+    if (total > 0 && !(await wait(total, res))) {
+      counters.outcome('aborted');
+      return;
+    }
+    counters.outcome('ok');
     sendJson(res, reply.status, reply.body, reply.headers);
+  }
+
+  /**
+   * Streams `gen` as server-sent events in the call's wire format: tokens `latency_ms` apart in `drip`;
+   * in `stall` the first STALL_TOKENS tokens, then silence until the client leaves (or `close()`).
+   */
+  async function streamReply(
+    res: ServerResponse,
+    call: ModelCall,
+    gen: Generation,
+    cfg: SimModeConfig,
+  ): Promise<void> {
+    const tokens = splitTokens(gen.text);
+    const encoder = streamEncoder(call, gen);
+    const gap = cfg.mode === 'drip' || cfg.mode === 'stall' ? cfg.latency_ms : 0;
+    const sent = cfg.mode === 'stall' ? Math.min(STALL_TOKENS, tokens.length) : tokens.length;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+    });
+    res.write(encoder.start());
+    for (let i = 0; i < sent; i++) {
+      if (i > 0 && gap > 0 && !(await wait(gap, res))) {
+        counters.outcome('aborted');
+        return;
+      }
+      if (res.destroyed) {
+        counters.outcome('aborted');
+        return;
+      }
+      res.write(encoder.token(tokens[i] ?? '', i, tokens.length));
+    }
+    if (cfg.mode === 'stall') {
+      counters.outcome('stalled'); // no more bytes; released when the client leaves or on close()
+      return;
+    }
+    res.end(encoder.end());
+    counters.outcome('ok');
   }
 
   interface Reply {
     status: number;
     body: unknown;
     headers?: Record<string, string>;
+    /** Set when the model answers (a reply that can be streamed); its outcome is counted when sent. */
+    generation?: Generation;
+    /** A content-filter refusal (`filtered`): streamed requests get it as a stream that ends at once. */
+    filtered?: boolean;
   }
 
   /** Decides the fate of a parsed request under `cfg` and counts its outcome. */
@@ -221,11 +315,12 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
     }
     if (cfg.mode === 'filtered') {
       counters.outcome('filtered');
-      return { status: 200, body: call.format === 'openai' ? openAiFiltered(call) : hfFiltered() };
+      const body = call.format === 'openai' ? openAiFiltered(call) : hfFiltered();
+      return { status: 200, body, filtered: true };
     }
-    counters.outcome('ok');
     const gen = generate(call);
-    return { status: 200, body: call.format === 'openai' ? openAiReply(call, gen) : hfReply(call, gen) };
+    const body = call.format === 'openai' ? openAiReply(call, gen) : hfReply(call, gen);
+    return { status: 200, body, generation: gen };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -240,7 +335,9 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
       return modelCall(req, res, 'hf', model);
     }
     if (req.method === 'GET' && path === '/v1/models') {
-      const data = [{ id: defaultModel, object: 'model', created: 0, owned_by: 'tripswitch-sim' }];
+      // The sim answers any model name; it lists its default and those given a mode of their own.
+      const names = [defaultModel, ...[...perModel.keys()].filter((m) => m !== defaultModel)];
+      const data = names.map((id) => ({ id, object: 'model', created: 0, owned_by: 'tripswitch-sim' }));
       return sendJson(res, 200, { object: 'list', data });
     }
     if (req.method === 'GET' && path === '/') {
@@ -277,7 +374,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
         server.closeAllConnections(); // hanging requests and idle keep-alive sockets alike
       }),
     setMode: (input) => setMode(input),
-    getMode: () => config,
+    getMode: (model) => (model === undefined ? config : modeFor(model)),
     stats: () => counters.snapshot(config.mode),
     resetStats: () => counters.reset(),
   };

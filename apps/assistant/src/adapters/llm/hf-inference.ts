@@ -9,7 +9,14 @@ import {
   type HttpClientOptions,
 } from './options.js';
 import { buildPrompt } from './prompt.js';
-import { type LlmAnswer, type LlmClient, type LlmRequest, REFUSAL_TEXT, REFUSED_FINISH } from './types.js';
+import {
+  type LlmAnswer,
+  type LlmClient,
+  type LlmRequest,
+  type LlmStreamPart,
+  REFUSAL_TEXT,
+  REFUSED_FINISH,
+} from './types.js';
 
 export interface HfInferenceClientOptions extends HttpClientOptions {
   /** e.g. `https://router.huggingface.co/hf-inference` or the sim's root `http://127.0.0.1:8001`. */
@@ -63,17 +70,108 @@ export class HfInferenceClient implements LlmClient {
 
   async complete(req: LlmRequest): Promise<LlmAnswer> {
     const prompt = buildPrompt(req.question, req.passages);
+    const json = await this.#transport.post(
+      this.#url,
+      this.#body(prompt.text),
+      this.#gen.headers,
+      req.signal,
+    );
+    return this.#answer(json, prompt.text);
+  }
+
+  /**
+   * Text-generation streaming (`stream: true`, TGI's server-sent events): one event per token; the last
+   * carries `generated_text`. An `error` event, or a stream that ends without its final event, fails.
+   */
+  async *stream(req: LlmRequest): AsyncGenerator<LlmStreamPart, void, undefined> {
+    const prompt = buildPrompt(req.question, req.passages);
+    const body = { ...this.#body(prompt.text), stream: true };
+    let text = '';
+    let finished = false;
+    let finishReason: string | undefined;
+    for await (const part of this.#transport.postEvents(this.#url, body, this.#gen.headers, req.signal)) {
+      if (part.kind === 'json') {
+        const answer = this.#answer(part.value, prompt.text);
+        if (!answer.refused) yield { type: 'token', text: answer.text };
+        yield { type: 'done', answer };
+        return;
+      }
+      const event = this.#event(part.data);
+      const token = event.token as Record<string, unknown> | undefined;
+      if (token && token.special !== true && typeof token.text === 'string' && token.text !== '') {
+        text += token.text;
+        yield { type: 'token', text: token.text };
+      }
+      if (typeof event.generated_text === 'string') {
+        finished = true;
+        const details = event.details as Record<string, unknown> | null | undefined;
+        if (typeof details?.finish_reason === 'string') finishReason = details.finish_reason;
+        break;
+      }
+    }
+    // A content filter's verdict arrives in the final event's details: an answer, not a fault.
+    if (finished && REFUSED_FINISH.has(finishReason ?? '')) {
+      const answer: LlmAnswer = {
+        text: text.trim() || REFUSAL_TEXT,
+        model: this.model,
+        provider: this.provider,
+      };
+      yield { type: 'done', answer: { ...answer, refused: true, finishReason: finishReason as string } };
+      return;
+    }
+    if (!finished) {
+      throw new LlmResponseError('text generation stream ended before its final event', {
+        upstreamStatus: 200,
+        url: this.#url,
+      });
+    }
+    if (text.trim() === '') {
+      throw new LlmResponseError('text generation stream carried no text', {
+        upstreamStatus: 200,
+        url: this.#url,
+      });
+    }
+    const answer: LlmAnswer = { text, model: this.model, provider: this.provider };
+    if (finishReason !== undefined)
+      answer.finishReason = finishReason === 'eos_token' ? 'stop' : finishReason;
+    yield { type: 'done', answer };
+  }
+
+  #body(inputs: string): Record<string, unknown> {
     const parameters: Record<string, unknown> = {
       max_new_tokens: this.#gen.maxTokens,
       return_full_text: false,
     };
     if (this.#gen.temperature !== undefined) parameters.temperature = this.#gen.temperature;
-    const json = await this.#transport.post(
-      this.#url,
-      { inputs: prompt.text, parameters },
-      this.#gen.headers,
-      req.signal,
-    );
+    return { inputs, parameters };
+  }
+
+  #event(data: string): Record<string, unknown> {
+    let event: unknown;
+    try {
+      event = JSON.parse(data);
+    } catch {
+      event = undefined;
+    }
+    if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+      throw new LlmResponseError('text generation stream sent an event that is not a JSON object', {
+        upstreamStatus: 200,
+        url: this.#url,
+        body: data.slice(0, 512),
+      });
+    }
+    const e = event as Record<string, unknown>;
+    if (e.error !== undefined) {
+      throw new LlmResponseError('text generation stream sent an error event', {
+        upstreamStatus: 200,
+        url: this.#url,
+        body: data.slice(0, 512),
+      });
+    }
+    return e;
+  }
+
+  #answer(json: unknown, promptText: string): LlmAnswer {
     const gen = firstGeneration(json);
     const refusal = gen === undefined ? undefined : refusalOf(gen);
     if (refusal !== undefined) {
@@ -81,7 +179,7 @@ export class HfInferenceClient implements LlmClient {
     }
     let text = typeof gen?.generated_text === 'string' ? gen.generated_text : undefined;
     // Endpoints that ignore return_full_text echo the prompt first: keep only what was generated.
-    if (text?.startsWith(prompt.text)) text = text.slice(prompt.text.length);
+    if (text?.startsWith(promptText)) text = text.slice(promptText.length);
     if (text === undefined || text.trim() === '') {
       throw new LlmResponseError('text generation response has no generated_text', {
         upstreamStatus: 200,

@@ -1,11 +1,20 @@
 // One JSON POST over undici: keep-alive pool, the caller's AbortSignal, `throwForStatus` on non-2xx, a
 // bounded and validated success body. No retries or timeouts here — the service's policies own those.
+import { createParser } from 'eventsource-parser';
 import { throwForStatus } from 'tripswitch/http';
 import { Agent, type Dispatcher, fetch } from 'undici';
 import { LlmResponseError } from './errors.js';
 import { checkInt, type HttpClientOptions } from './options.js';
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+/** Largest single server-sent event a stream may carry (a token chunk is a few hundred bytes). */
+export const MAX_EVENT_CHARS = 64 * 1024;
+
+/**
+ * What a streamed POST yields: the data of each server-sent event, or — when a 2xx answer is plain JSON
+ * (an endpoint that ignores `stream: true`) — that whole body once.
+ */
+export type StreamPart = { kind: 'event'; data: string } | { kind: 'json'; value: unknown };
 
 /** The transport a client owns (or borrows): dispatcher plus body limit. */
 export class JsonTransport {
@@ -35,9 +44,79 @@ export class JsonTransport {
     headers: Record<string, string>,
     signal: AbortSignal,
   ): Promise<unknown> {
+    const res = await this.#send(url, body, headers, signal, 'application/json');
+    return this.#json(res, url);
+  }
+
+  /**
+   * POSTs a streaming request and yields each server-sent event's data as it arrives (DESIGN.md 3.1
+   * streaming). The whole stream is bounded by `maxResponseBytes` and each event by MAX_EVENT_CHARS;
+   * past either the socket is released and the stream fails with `LlmResponseError`. Breaking out of the
+   * loop (or `return()`) cancels the body, which closes the upstream socket; `signal` aborts it too.
+   */
+  async *postEvents(
+    url: string,
+    body: unknown,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): AsyncGenerator<StreamPart, void, undefined> {
+    const res = await this.#send(url, body, headers, signal, 'text/event-stream');
+    if (!/^text\/event-stream\b/i.test(res.headers.get('content-type') ?? '')) {
+      yield { kind: 'json', value: await this.#json(res, url) };
+      return;
+    }
+    if (res.body === null) return;
+    const events: string[] = [];
+    let failure: Error | undefined;
+    const parser = createParser({
+      onEvent: (event) => {
+        events.push(event.data);
+      },
+      onError: (err) => {
+        failure ??= new LlmResponseError(`upstream event stream is malformed: ${err.message}`, {
+          upstreamStatus: res.status,
+          url,
+        });
+      },
+      maxBufferSize: MAX_EVENT_CHARS,
+    });
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let size = 0;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) {
+          parser.feed(decoder.decode());
+        } else {
+          size += value.byteLength;
+          if (size > this.#maxBytes) {
+            throw new LlmResponseError(`upstream stream exceeds ${this.#maxBytes} bytes`, {
+              upstreamStatus: res.status,
+              url,
+            });
+          }
+          parser.feed(decoder.decode(value, { stream: true }));
+        }
+        if (failure) throw failure;
+        while (events.length > 0) yield { kind: 'event', data: events.shift() as string };
+        if (done) return;
+      }
+    } finally {
+      reader.cancel().catch(() => {});
+    }
+  }
+
+  async #send(
+    url: string,
+    body: unknown,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+    accept: string,
+  ) {
     const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
+      headers: { 'content-type': 'application/json', accept, ...headers },
       body: JSON.stringify(body),
       signal,
       dispatcher: this.#dispatcher,
@@ -52,6 +131,10 @@ export class JsonTransport {
         url,
       });
     }
+    return res;
+  }
+
+  async #json(res: Awaited<ReturnType<typeof fetch>>, url: string): Promise<unknown> {
     const text = await readBounded(res.body, this.#maxBytes, url, res.status);
     try {
       return JSON.parse(text);

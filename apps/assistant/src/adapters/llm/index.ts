@@ -10,7 +10,15 @@ export { HfInferenceClient, type HfInferenceClientOptions } from './hf-inference
 export { OpenAiClient, type OpenAiClientOptions } from './openai.js';
 export type { HttpClientOptions } from './options.js';
 export { buildPrompt, type ChatMessage, type ParsedPrompt, type Prompt, parsePrompt } from './prompt.js';
-export type { LlmAnswer, LlmClient, LlmProvider, LlmRequest, LlmUsage, Passage } from './types.js';
+export type {
+  LlmAnswer,
+  LlmClient,
+  LlmProvider,
+  LlmRequest,
+  LlmStreamPart,
+  LlmUsage,
+  Passage,
+} from './types.js';
 
 export const LLM_PROVIDERS: readonly LlmProvider[] = ['sim', 'openai', 'hf-inference'];
 

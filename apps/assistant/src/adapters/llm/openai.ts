@@ -14,6 +14,7 @@ import {
   type LlmAnswer,
   type LlmClient,
   type LlmRequest,
+  type LlmStreamPart,
   type LlmUsage,
   REFUSAL_TEXT,
   REFUSED_FINISH,
@@ -70,6 +71,62 @@ export class OpenAiClient implements LlmClient {
   }
 
   async complete(req: LlmRequest): Promise<LlmAnswer> {
+    const json = await this.#transport.post(this.#url, this.#body(req), this.#gen.headers, req.signal);
+    return this.#parse(json);
+  }
+
+  /** `stream: true` chat completion: `delta.content` chunks until `[DONE]` (OpenAI's SSE format). */
+  async *stream(req: LlmRequest): AsyncGenerator<LlmStreamPart, void, undefined> {
+    const body = { ...this.#body(req), stream: true };
+    let text = '';
+    let refusal = '';
+    let model = this.model;
+    let finishReason: string | undefined;
+    for await (const part of this.#transport.postEvents(this.#url, body, this.#gen.headers, req.signal)) {
+      if (part.kind === 'json') {
+        // An endpoint that ignored `stream: true`: its whole answer is one token (a refusal is none).
+        const answer = this.#parse(part.value);
+        if (!answer.refused) yield { type: 'token', text: answer.text };
+        yield { type: 'done', answer };
+        return;
+      }
+      if (part.data === '[DONE]') break;
+      const chunk = this.#chunk(part.data);
+      if (typeof chunk.model === 'string' && chunk.model !== '') model = chunk.model;
+      const choice = Array.isArray(chunk.choices) ? record(chunk.choices[0]) : undefined;
+      const delta = record(choice?.delta);
+      const content = delta?.content;
+      if (typeof content === 'string' && content !== '') {
+        text += content;
+        yield { type: 'token', text: content };
+      }
+      // The model's own refusal streams in `delta.refusal`; it is not answer text.
+      if (typeof delta?.refusal === 'string') refusal += delta.refusal;
+      if (typeof choice?.finish_reason === 'string') finishReason = choice.finish_reason;
+    }
+    if (finishReason === undefined) {
+      throw new LlmResponseError('chat completion stream ended before the model finished', {
+        upstreamStatus: 200,
+        url: this.#url,
+      });
+    }
+    // A refusal (content filter, or the model's `refusal`) is an answer, not a fault (DESIGN.md 3.1).
+    if (refusal.trim() !== '' || REFUSED_FINISH.has(finishReason)) {
+      const said = refusal.trim() || text.trim() || REFUSAL_TEXT;
+      const answer: LlmAnswer = { text: said, model, provider: this.provider, finishReason, refused: true };
+      yield { type: 'done', answer };
+      return;
+    }
+    if (text.trim() === '') {
+      throw new LlmResponseError('chat completion stream carried no text', {
+        upstreamStatus: 200,
+        url: this.#url,
+      });
+    }
+    yield { type: 'done', answer: { text, model, provider: this.provider, finishReason } };
+  }
+
+  #body(req: LlmRequest): Record<string, unknown> {
     const prompt = buildPrompt(req.question, req.passages);
     const body: Record<string, unknown> = {
       model: this.model,
@@ -77,8 +134,32 @@ export class OpenAiClient implements LlmClient {
       max_tokens: this.#gen.maxTokens,
     };
     if (this.#gen.temperature !== undefined) body.temperature = this.#gen.temperature;
-    const json = await this.#transport.post(this.#url, body, this.#gen.headers, req.signal);
-    return this.#parse(json);
+    return body;
+  }
+
+  /** One stream chunk; an `error` event or an unparsable chunk fails the stream. */
+  #chunk(data: string): Record<string, unknown> {
+    let chunk: Record<string, unknown> | undefined;
+    try {
+      chunk = record(JSON.parse(data));
+    } catch {
+      chunk = undefined;
+    }
+    if (chunk === undefined) {
+      throw new LlmResponseError('chat completion stream sent a chunk that is not a JSON object', {
+        upstreamStatus: 200,
+        url: this.#url,
+        body: data.slice(0, 512),
+      });
+    }
+    if (chunk.error !== undefined) {
+      throw new LlmResponseError('chat completion stream sent an error event', {
+        upstreamStatus: 200,
+        url: this.#url,
+        body: data.slice(0, 512),
+      });
+    }
+    return chunk;
   }
 
   #parse(json: unknown): LlmAnswer {

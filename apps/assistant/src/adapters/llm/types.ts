@@ -47,6 +47,12 @@ export const REFUSAL_TEXT =
   "The AI assistant declined to answer this question (the model provider's content filter withheld the answer).";
 
 /**
+ * One step of a streamed answer: each token's text as it arrives, then once the finished answer (its
+ * `text` is the tokens' texts joined). A stream that fails throws from the iterator instead.
+ */
+export type LlmStreamPart = { type: 'token'; text: string } | { type: 'done'; answer: LlmAnswer };
+
+/**
  * Clients do one HTTP exchange per call: no retries, breakers or timeouts of their own — the service wraps
  * them in tripswitch policies. They throw `HttpStatusError` (tripswitch/http) on non-2xx answers,
  * `LlmResponseError` on a 2xx whose body is unusable, and the fetch error on connection failures/aborts.
@@ -55,6 +61,12 @@ export interface LlmClient {
   readonly provider: LlmProvider;
   readonly model: string;
   complete(req: LlmRequest): Promise<LlmAnswer>;
+  /**
+   * The same exchange, streamed (server-sent events). Throws like `complete` before the first token, and
+   * `LlmResponseError` for a stream that breaks off or carries an error event. Leaving the loop early or
+   * aborting `req.signal` closes the upstream socket. Optional: a client without it is not streamed.
+   */
+  stream?(req: LlmRequest): AsyncGenerator<LlmStreamPart, void, undefined>;
   /** Releases pooled keep-alive connections. */
   close?(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type CircuitBreaker, CircuitOpenError } from 'tripswitch';
-import type { JobQueue, JobStatus, JobView, QueryResponse } from '../../domain/types.js';
+import { CircuitOpenError } from 'tripswitch';
+import type { JobQueue, JobStatus, JobView, ModelGate, QueryResponse } from '../../domain/types.js';
 import { newId } from '../db/ids.js';
 import { bullmqWorkerConnection, closeClient, createCommandClient, isDown } from '../redis/connection.js';
 import { jobErrorText, toJobView } from './job-view.js';
@@ -11,8 +11,8 @@ export interface BullMqJobQueueOptions {
   url: string;
   /** Produces the answer for a job (the model only, no fallbacks). */
   run(userId: string, query: string, signal: AbortSignal): Promise<QueryResponse>;
-  /** The breaker guarding the model: while it is open, jobs are put back untouched (no attempt used). */
-  breaker: CircuitBreaker;
+  /** The model side's gate (its breaker, or either of two models): while open, jobs are put back untouched. */
+  breaker: ModelGate;
   /** BullMQ queue name. Default 'jobs'. */
   name?: string;
   /** BullMQ key prefix. Default 'assistant' (keys `assistant:jobs:*`). */
@@ -90,7 +90,7 @@ export class BullMqJobQueue implements JobQueue {
     if (typeof options?.run !== 'function')
       throw new TypeError('BullMqJobQueue option run must be a function');
     if (typeof options.breaker !== 'object' || options.breaker === null) {
-      throw new TypeError('BullMqJobQueue option breaker must be a CircuitBreaker');
+      throw new TypeError('BullMqJobQueue option breaker must be a CircuitBreaker or a ModelGate');
     }
     const name = options.name ?? 'jobs';
     const prefix = options.prefix ?? 'assistant';

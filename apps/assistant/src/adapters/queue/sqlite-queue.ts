@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type CircuitBreaker, CircuitOpenError, isPolicyRejection } from 'tripswitch';
-import type { JobQueue, JobStatus, JobView, QueryResponse } from '../../domain/types.js';
+import { CircuitOpenError, isPolicyRejection } from 'tripswitch';
+import type { JobQueue, JobStatus, JobView, ModelGate, QueryResponse } from '../../domain/types.js';
 import type { JobRepository } from '../db/jobs.js';
 import { jobErrorText, toJobView } from './job-view.js';
 
@@ -8,8 +8,8 @@ export interface SqliteJobQueueOptions {
   repo: JobRepository;
   /** Produces the answer for a job (the model only, no fallbacks). */
   run(userId: string, query: string, signal: AbortSignal): Promise<QueryResponse>;
-  /** The breaker guarding the model: the worker does not claim jobs while it is open. */
-  breaker: CircuitBreaker;
+  /** The model side's gate (its breaker, or either of two models): no claims while it is open. */
+  breaker: ModelGate;
   /** Lease per claimed job; a job whose worker died is claimed again after it. Must exceed the LLM timeout. */
   leaseMs: number;
   /** Unfinished jobs one user may have; beyond it the queue rung is skipped. Default 100. */

@@ -7,13 +7,15 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 
 /** Ladder order for the fallback mix, with readable names. */
 const LEVELS = [
-  ['llm', 'Model answer'],
+  ['llm', 'Model answer (primary)'],
+  ['secondary_model', 'Model answer (secondary model)'],
   ['fresh_cache', 'Fresh cache'],
   ['l1_cache', 'Stale cache (L1, in memory)'],
   ['l2_cache', 'Stale cache (L2, Redis)'],
   ['excerpts', 'Document excerpts'],
   ['queued', 'Queued job (202)'],
   ['unavailable', 'Unavailable (503)'],
+  ['partial', 'Stream cut off after its first token'],
 ];
 
 const $ = (id) => document.getElementById(id);
