@@ -1,69 +1,114 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Database, openDatabase } from '../../apps/assistant/src/adapters/db/database.js';
-import { DocumentRepository } from '../../apps/assistant/src/adapters/db/documents.js';
+import { openSqliteStorage } from '../../apps/assistant/src/adapters/db/sqlite-storage.js';
+import { openPostgres } from '../../apps/assistant/src/adapters/postgres/index.js';
 import {
   measureSearchQuality,
   OFF_TOPIC_QUESTIONS,
   ON_TOPIC_QUESTIONS,
 } from '../../apps/assistant/src/corpus/labelled-questions.js';
-import { seedCorpus } from '../../apps/assistant/src/corpus/seed.js';
+import { seedSampleCorpus } from '../../apps/assistant/src/corpus/seed.js';
 import { SAMPLE_SERMONS } from '../../apps/assistant/src/corpus/sermons.js';
+import type { Storage } from '../../apps/assistant/src/domain/storage.js';
+import { createTestDatabase } from '../../apps/assistant/test/helpers/postgres.js';
 import { compare, timingOf } from '../lib/compare.js';
 import { formatNs, formatRatio } from '../lib/format.js';
-import type { Suite, SuiteResult } from '../lib/suite.js';
+import type { BarCheck, ResultRow, Suite, SuiteContext, SuiteResult } from '../lib/suite.js';
 
 const SECTION = 'Excerpt search';
 const USER = 'reader';
+const QUESTIONS = [...ON_TOPIC_QUESTIONS, ...OFF_TOPIC_QUESTIONS].map((q) => q.question);
 
-/** A SQLite file holding USER's sample corpus plus `others` documents of other users (copies of it). */
-function buildDatabase(dir: string, name: string, others: number): Database {
-  const db = openDatabase(join(dir, name));
-  const addUser = db.prepare('INSERT INTO users (id, name, token_hash, created_at) VALUES (?, ?, NULL, 0)');
-  addUser.run(USER, USER);
-  seedCorpus(db, USER);
-  const docs = new DocumentRepository(db);
-  db.transaction(() => {
-    for (let i = 0; i < others; i++) {
-      const owner = `other-${Math.floor(i / SAMPLE_SERMONS.length)}`;
-      if (i % SAMPLE_SERMONS.length === 0) addUser.run(owner, owner);
-      const sermon = SAMPLE_SERMONS[i % SAMPLE_SERMONS.length]!;
-      docs.createDocument(owner, sermon);
-    }
-  })();
-  return db;
+interface Opened {
+  storage: Storage;
+  dispose(): Promise<void>;
 }
 
-/**
- * DESIGN 3.2 / issue 11: excerpt quality on the labelled question set (precision of the top excerpt and
- * of the top three, off-topic questions that get nothing), and one user's search cost with no other
- * users' documents vs with `scale.searchDocuments` of them (bar ≤ 1.5×). Real SQLite files in a temp dir.
- */
-export const searchSuite: Suite = {
-  id: 'search',
-  title: SECTION,
-  async run(ctx): Promise<SuiteResult> {
-    const dir = mkdtempSync(join(tmpdir(), 'bench-search-'));
-    const others = ctx.scale.searchDocuments;
+/** The two storage adapters, each opened on a fresh database of its own. */
+const BACKENDS: ReadonlyArray<{ name: string; open(): Promise<Opened> }> = [
+  {
+    name: 'SQLite',
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'bench-search-'));
+      const storage = openSqliteStorage(join(dir, 'bench.db'));
+      return {
+        storage,
+        async dispose() {
+          await storage.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    async open() {
+      const db = await createTestDatabase();
+      const storage = await openPostgres(db.url, { max: 8 });
+      return {
+        storage,
+        async dispose() {
+          await storage.close();
+          await db.drop();
+        },
+      };
+    },
+  },
+];
+
+/** USER's sample corpus plus `others` documents of other users (copies of it: every one matches). */
+async function build(open: () => Promise<Opened>, others: number): Promise<Opened> {
+  const opened = await open();
+  const { storage } = opened;
+  const owners = Math.ceil(others / SAMPLE_SERMONS.length);
+  await storage.users.ensureUsers(
+    [{ token: 'bench-reader-token', user: USER }].concat(
+      Array.from({ length: owners }, (_, i) => ({ token: `bench-token-${i}`, user: `other-${i}` })),
+    ),
+  );
+  await seedSampleCorpus(storage.documents, USER);
+  for (let i = 0; i < others; i += 16) {
+    await Promise.all(
+      Array.from({ length: Math.min(16, others - i) }, (_, k) => {
+        const n = i + k;
+        const owner = `other-${Math.floor(n / SAMPLE_SERMONS.length)}`;
+        return storage.documents.createDocument(owner, SAMPLE_SERMONS[n % SAMPLE_SERMONS.length]!);
+      }),
+    );
+  }
+  return opened;
+}
+
+/** Titles returned for every labelled question (searched once each, in order). */
+async function answers(storage: Storage): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const q of QUESTIONS)
+    out.set(
+      q,
+      (await storage.documents.searchPassages(USER, q)).map((p) => p.title),
+    );
+  return out;
+}
+
+async function measureBackend(
+  backend: (typeof BACKENDS)[number],
+  ctx: SuiteContext,
+): Promise<{ rows: ResultRow[]; bars: BarCheck[] }> {
+  const others = ctx.scale.searchDocuments;
+  const section = `${SECTION} (${backend.name})`;
+  const t0 = performance.now();
+  const alone = await build(() => backend.open(), 0);
+  try {
+    const crowded = await build(() => backend.open(), others);
     try {
-      const alone = buildDatabase(dir, 'alone.db', 0);
-      const t0 = performance.now();
-      const crowded = buildDatabase(dir, 'crowded.db', others);
       ctx.log(
-        `  built ${others} other users' documents in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        `  ${backend.name}: built ${others} other users' documents in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
       );
-      const aloneDocs = new DocumentRepository(alone);
-      const crowdedDocs = new DocumentRepository(crowded);
-
-      const quality = measureSearchQuality((q) => aloneDocs.searchPassages(USER, q).map((p) => p.title));
-      const crowdedQuality = measureSearchQuality((q) =>
-        crowdedDocs.searchPassages(USER, q).map((p) => p.title),
-      );
-      const sameRanking = JSON.stringify(quality) === JSON.stringify(crowdedQuality);
-
-      // Every labelled question in turn (on- and off-topic), one search per call.
-      const questions = [...ON_TOPIC_QUESTIONS, ...OFF_TOPIC_QUESTIONS].map((q) => q.question);
+      const aloneAnswers = await answers(alone.storage);
+      const crowdedAnswers = await answers(crowded.storage);
+      const quality = measureSearchQuality((q) => aloneAnswers.get(q) ?? []);
+      const sameRanking = JSON.stringify([...aloneAnswers]) === JSON.stringify([...crowdedAnswers]);
       let i = 0;
       let j = 0;
       const timings = await compare(
@@ -71,53 +116,51 @@ export const searchSuite: Suite = {
           {
             id: 'alone',
             label: 'no other users',
-            run: () => aloneDocs.searchPassages(USER, questions[i++ % questions.length]!),
+            run: () => alone.storage.documents.searchPassages(USER, QUESTIONS[i++ % QUESTIONS.length]!),
           },
           {
             id: 'crowded',
             label: `${others} other users' documents`,
-            run: () => crowdedDocs.searchPassages(USER, questions[j++ % questions.length]!),
+            run: () => crowded.storage.documents.searchPassages(USER, QUESTIONS[j++ % QUESTIONS.length]!),
           },
         ],
         { rounds: ctx.scale.rounds, sampleMs: ctx.scale.sampleMs, baseline: 'alone' },
       );
-      alone.close();
-      crowded.close();
       const a = timingOf(timings, 'alone');
       const c = timingOf(timings, 'crowded');
       const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
       return {
         rows: [
           {
-            section: SECTION,
+            section,
             case: `precision@1 (${quality.questions} labelled questions)`,
             result: pct(quality.precisionAt1),
             ratio: '',
             data: { precisionAt1: quality.precisionAt1, questions: quality.questions },
           },
           {
-            section: SECTION,
+            section,
             case: 'precision@3 (right sermon among the top three)',
             result: pct(quality.precisionAt3),
             ratio: '',
             data: { precisionAt3: quality.precisionAt3 },
           },
           {
-            section: SECTION,
+            section,
             case: 'off-topic questions with no excerpts',
             result: `${quality.offTopicEmpty} of ${quality.offTopic}`,
             ratio: '',
             data: { offTopicEmpty: quality.offTopicEmpty, offTopic: quality.offTopic },
           },
           {
-            section: SECTION,
+            section,
             case: 'one user’s search (22 sermons), no other users',
             result: `${formatNs(a.ns)}/search`,
             ratio: '',
             data: { ns: a.ns },
           },
           {
-            section: SECTION,
+            section,
             case: `the same with ${others} other users' documents`,
             result: `${formatNs(c.ns)}/search`,
             ratio: `${formatRatio(c.ratio)} alone (${formatRatio(c.ratioMin)}–${formatRatio(c.ratioMax)})`,
@@ -126,32 +169,66 @@ export const searchSuite: Suite = {
         ],
         bars: [
           {
-            bar: 'right sermon in the top 3 for ≥ 90% of the labelled questions',
+            bar: `${backend.name}: right sermon in the top 3 for ≥ 90% of the labelled questions`,
             measured: pct(quality.precisionAt3),
             met: quality.precisionAt3 >= 0.9,
           },
           {
-            bar: 'off-topic questions get no excerpts (all of them)',
+            bar: `${backend.name}: off-topic questions get no excerpts (all of them)`,
             measured: `${quality.offTopicEmpty} of ${quality.offTopic}`,
             met: quality.offTopicEmpty === quality.offTopic,
           },
           {
-            bar: `a user's search costs ≤ 1.5× with ${others} other users' documents`,
+            bar: `${backend.name}: a user's search costs ≤ 1.5× with ${others} other users' documents`,
             measured: formatRatio(c.ratio),
             met: c.ratio <= 1.5,
           },
           {
-            bar: "ranking unchanged by other users' documents",
+            bar: `${backend.name}: ranking unchanged by other users' documents`,
             measured: sameRanking ? 'identical' : 'differs',
             met: sameRanking,
           },
         ],
-        notes: [
-          `Search rows: the labelled set is apps/assistant/src/corpus/labelled-questions.ts (${quality.questions} paraphrased questions over the sample sermons, ${quality.offTopic} off-topic); other users' documents are copies of the same sermons, the worst case for a shared index.`,
-        ],
       };
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      await crowded.dispose();
     }
+  } finally {
+    await alone.dispose();
+  }
+}
+
+/**
+ * DESIGN 3.2 / issues 11 and 15: excerpt quality on the labelled question set (precision of the top
+ * excerpt and of the top three, off-topic questions that get nothing), and one user's search cost with no
+ * other users' documents vs with `scale.searchDocuments` of them (bar ≤ 1.5×), for both storage adapters
+ * side by side through the port the service uses: real SQLite files, and PostgreSQL databases created on
+ * 127.0.0.1:5432 for the run and dropped after it.
+ */
+export const searchSuite: Suite = {
+  id: 'search',
+  title: SECTION,
+  async run(ctx): Promise<SuiteResult> {
+    const rows: ResultRow[] = [];
+    const bars: BarCheck[] = [];
+    for (const backend of BACKENDS) {
+      try {
+        const r = await measureBackend(backend, ctx);
+        rows.push(...r.rows);
+        bars.push(...r.bars);
+      } catch (err) {
+        if (process.env.CI === 'true') throw err;
+        const why = `skipped: ${(err as Error).message}`;
+        rows.push({ section: `${SECTION} (${backend.name})`, case: 'all', result: why, ratio: '', data: {} });
+        bars.push({ bar: `${backend.name}: excerpt search`, measured: why, met: null });
+      }
+    }
+    return {
+      rows,
+      bars,
+      notes: [
+        `Search rows: the labelled set is apps/assistant/src/corpus/labelled-questions.ts (${ON_TOPIC_QUESTIONS.length} paraphrased questions over the sample sermons, ${OFF_TOPIC_QUESTIONS.length} off-topic); other users' documents are copies of the same sermons, the worst case for a shared index. Both stores apply the same rules (domain/search), so their quality rows agree.`,
+      ],
+    };
   },
 };

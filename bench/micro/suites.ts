@@ -4,6 +4,7 @@
  */
 import type { Suite } from '../lib/suite.js';
 import { bundleSuite } from './bundle.js';
+import { coalesceSuite } from './coalesce.js';
 import { fleetSuite } from './fleet.js';
 import { memorySuite } from './memory.js';
 import { pipelineSuite } from './pipeline.js';
@@ -19,6 +20,7 @@ export const suites: Suite[] = [
   memorySuite,
   soakSuite,
   pipelineSuite,
+  coalesceSuite,
   redisSuite,
   bundleSuite,
   fleetSuite,

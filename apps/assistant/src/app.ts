@@ -1,21 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { BreakerRegistry, type CircuitBreaker, loggingListener, type StateStore } from 'tripswitch';
-import { AnswerCache, type SharedAnswerCache } from './adapters/cache/answer-cache.js';
+import { LruAnswerCache } from './adapters/cache/answer-cache.js';
 import { cachedSearch, PassageCache } from './adapters/cache/passage-cache.js';
-import { type Database, openDatabase } from './adapters/db/database.js';
-import { DocumentRepository } from './adapters/db/documents.js';
-import { JobRepository } from './adapters/db/jobs.js';
-import { ensureUsers } from './adapters/db/users.js';
+import { openSqliteStorage } from './adapters/db/sqlite-storage.js';
 import { createLlmClient } from './adapters/llm/index.js';
-import type { LlmClient } from './adapters/llm/types.js';
-import { SqliteJobQueue } from './adapters/queue/sqlite-queue.js';
+import { openPostgres, redactDatabaseUrl } from './adapters/postgres/index.js';
+import { StoreJobQueue } from './adapters/queue/store-queue.js';
 import { withRedis } from './adapters/redis/redis-mode.js';
 import type { Config, LlmModelConfig } from './config.js';
-import { seedCorpus } from './corpus/seed.js';
+import { seedSampleCorpus } from './corpus/seed.js';
 import { dashboardPlugin } from './dashboard/index.js';
 import { Assistant } from './domain/assistant.js';
 import { DEMO_USER, resolveTokens } from './domain/auth.js';
+import { Authenticator } from './domain/authenticator.js';
+import type { SharedAnswerCache } from './domain/cache.js';
+import type { LlmClient } from './domain/llm.js';
 import {
   anyModelGate,
   type LlmBreakerSettings,
@@ -23,7 +23,9 @@ import {
   llmBreakerOptions,
   type ModelPort,
 } from './domain/llm-gateway.js';
-import type { JobQueue, ModelGate, QueryResponse } from './domain/types.js';
+import type { QueueFactory } from './domain/queue-port.js';
+import type { Storage } from './domain/storage.js';
+import type { JobQueue, ModelGate } from './domain/types.js';
 import { FailureTracker } from './observability/failures.js';
 import { createLogger } from './observability/logging.js';
 import { ServiceMetrics } from './observability/metrics.js';
@@ -49,25 +51,16 @@ export interface AppOptions {
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
   /** Shared pieces for Redis mode, built by the caller. */
   sharedCache?: SharedAnswerCache;
-  queueFactory?: (ctx: QueueContext) => JobQueue;
+  queueFactory?: QueueFactory;
   breakerStore?: StateStore;
   /** Where log lines go (default stdout); tests capture them here. */
   logStream?: DestinationStream;
 }
 
-export interface QueueContext {
-  db: Database;
-  /** Answers one job from the model (no fallbacks); throws while the model cannot answer. */
-  run(userId: string, query: string, signal: AbortSignal): Promise<QueryResponse>;
-  /** Open while no model would take a call (the primary's breaker, or either of two models'). */
-  breaker: ModelGate;
-  leaseMs: number;
-  logger: Logger;
-}
-
 export interface App {
   server: FastifyInstance;
-  db: Database;
+  /** Users, documents and (unless Redis holds them) jobs: SQLite, or PostgreSQL with DATABASE_URL. */
+  storage: Storage;
   registry: BreakerRegistry;
   gateway: ModelPort;
   /** The model provider's tripswitch breaker (idle when a `modelPort` replaces the protection). */
@@ -86,12 +79,13 @@ export interface App {
 /** The secrets the service was configured with: API key, admin token, user tokens, Redis password. */
 function configuredSecrets(config: Config, entries: ReadonlyArray<{ token: string }>): string[] {
   const secrets = [config.llm.apiKey, config.adminToken, ...entries.map((e) => e.token)];
-  if (config.redisUrl) {
+  for (const url of [config.redisUrl, config.databaseUrl]) {
+    if (!url) continue;
     try {
-      const password = new URL(config.redisUrl).password;
+      const password = new URL(url).password;
       if (password) secrets.push(password, decodeURIComponent(password));
     } catch {
-      // An unparseable URL is refused when Redis mode starts.
+      // An unparseable URL is refused when its store starts.
     }
   }
   return secrets.filter((s): s is string => s !== undefined && s !== '');
@@ -99,18 +93,22 @@ function configuredSecrets(config: Config, entries: ReadonlyArray<{ token: strin
 
 /** The composition root: builds every part of the service from its configuration. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
-  const db = openDatabase(config.databasePath);
   const tokens = resolveTokens(config.tokens);
-  ensureUsers(db, tokens.entries);
-  if (tokens.demo) seedCorpus(db, DEMO_USER);
-
   // Every secret the service knows is scrubbed from log lines and from upstream text shown to admins.
   const scrubber = new Scrubber(configuredSecrets(config, tokens.entries));
   const logger = createLogger({ level: config.logLevel, scrubber, stream: options.logStream });
+  const storage = await openStorage(config, logger);
+  try {
+    await storage.users.ensureUsers(tokens.entries);
+    if (tokens.demo) await seedSampleCorpus(storage.documents, DEMO_USER);
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+
   // REDIS_URL: shared breaker state, L2 answer cache and BullMQ queue (unless the caller brought its own).
   const redis = config.redisUrl ? withRedis(config.redisUrl, options, logger) : undefined;
-  if (redis) options = redis.options;
-  const documents = new DocumentRepository(db);
+  if (redis) options = { ...options, ...redis.pieces };
   const registry = new BreakerRegistry({
     defaults: options.breakerStore ? { store: options.breakerStore } : {},
   });
@@ -151,8 +149,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const run = (userId: string, query: string, signal: AbortSignal) =>
     assistant.answerFromModel(userId, query, signal);
   const queue =
-    options.queueFactory?.({ db, run, breaker: gate, leaseMs, logger }) ??
-    new SqliteJobQueue({ repo: new JobRepository(db), run, breaker: gate, leaseMs, logger });
+    options.queueFactory?.({ storage, run, breaker: gate, leaseMs, logger }) ??
+    new StoreJobQueue({ store: storage.jobs, kind: storage.kind, run, breaker: gate, leaseMs, logger });
   const metrics = new ServiceMetrics({ queue });
   // Every breaker of the registry (the LLM breaker and llm-fallback included); keyed ones that are evicted
   // take their metric series with them.
@@ -163,12 +161,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     secondary,
     // Repeated questions (users retrying during an outage) skip the search while the documents stay put.
     retrieve: cachedSearch(
-      (userId, query, limit) => documents.searchPassages(userId, query, limit),
-      (userId) => documents.documentsVersion(userId),
+      (userId, query, limit) => storage.documents.searchPassages(userId, query, limit),
+      (userId) => storage.documents.documentsVersion(userId),
       new PassageCache(),
     ),
-    documentsVersion: (userId) => documents.documentsVersion(userId),
-    cache: new AnswerCache(config.cache),
+    documentsVersion: (userId) => storage.documents.documentsVersion(userId),
+    cache: new LruAnswerCache(config.cache),
     sharedCache: options.sharedCache,
     queue,
     onAnswer: (level, reason) => metrics.answered(level, reason),
@@ -179,8 +177,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const server = await buildServer({
     logger,
-    db,
-    documents,
+    storage,
+    auth: new Authenticator(storage.users),
     assistant,
     queue,
     registry,
@@ -205,7 +203,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   let closed = false;
   return {
     server,
-    db,
+    storage,
     registry,
     gateway,
     breaker,
@@ -224,7 +222,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await secondary?.close();
       await options.sharedCache?.close?.();
       await redis?.close();
-      db.close();
+      await storage.close();
     },
   };
 }
@@ -235,5 +233,23 @@ function clientFor(model: LlmModelConfig): LlmClient {
     ...(model.baseUrl ? { baseUrl: model.baseUrl } : {}),
     ...(model.apiKey ? { apiKey: model.apiKey } : {}),
     model: model.model,
+  });
+}
+
+/** DATABASE_URL → PostgreSQL (no SQLite file is created); otherwise the SQLite file at DATABASE_PATH. */
+async function openStorage(config: Config, logger: Logger): Promise<Storage> {
+  if (config.databaseUrl === undefined) return openSqliteStorage(config.databasePath);
+  const log = logger.child({ database: redactDatabaseUrl(config.databaseUrl) });
+  let lastWarn = 0;
+  return openPostgres(config.databaseUrl, {
+    max: config.database.poolMax,
+    statementTimeoutMs: config.database.statementTimeoutMs,
+    onError: (err) => {
+      // An idle connection lost (server restart, network): the pool reconnects on the next query.
+      const now = Date.now();
+      if (now - lastWarn < 10_000) return;
+      lastWarn = now;
+      log.warn({ err: err.message }, 'PostgreSQL connection lost');
+    },
   });
 }

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { checkDatabaseUrl } from './adapters/postgres/pool.js';
 
 export type LlmProvider = 'sim' | 'openai' | 'hf-inference';
 
@@ -23,6 +24,10 @@ export interface Config {
   };
   breaker: { failMax: number; openMs: number; failWindowMs: number };
   databasePath: string;
+  /** postgres:// URL: users, documents and (without REDIS_URL) jobs in PostgreSQL instead of SQLite. */
+  databaseUrl: string | undefined;
+  /** PostgreSQL pool size per instance and per-statement timeout (ms). */
+  database: { poolMax: number; statementTimeoutMs: number };
   redisUrl: string | undefined;
   /** `token:user` pairs; undefined means demo mode (`demo-token` for user `demo`). */
   tokens: string | undefined;
@@ -78,6 +83,16 @@ function int(env: Env, key: string, fallback: number, min: number, max: number):
     throw new ConfigError(`${key} must be an integer in [${min}, ${max}], got "${raw}"`);
   }
   return value;
+}
+
+function databaseUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    checkDatabaseUrl(raw);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  return raw;
 }
 
 const PROVIDERS: readonly LlmProvider[] = ['sim', 'openai', 'hf-inference'];
@@ -170,6 +185,11 @@ export function loadConfig(env: Env = process.env): Config {
       failWindowMs: int(env, 'BREAKER_FAIL_WINDOW_MS', 60_000, 1, 86_400_000),
     },
     databasePath: resolveDatabasePath(env),
+    databaseUrl: databaseUrl(env.DATABASE_URL),
+    database: {
+      poolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 100),
+      statementTimeoutMs: int(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
+    },
     redisUrl: env.REDIS_URL || undefined,
     tokens: env.ASSISTANT_TOKENS || undefined,
     adminToken: env.ADMIN_TOKEN || undefined,

@@ -2,6 +2,7 @@
 // the bundled sample corpus) and, when no LLM is configured, the simulated LLM beside it.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DatabaseUnavailableError, MigrationError, redactDatabaseUrl } from './adapters/postgres/index.js';
 import { redactRedisUrl } from './adapters/redis/connection.js';
 import { type App, createApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
@@ -100,7 +101,17 @@ async function main(): Promise<void> {
     for (const m of embedded) if (m) m.baseUrl = sim.url;
   }
 
-  const app: App = await createApp(config);
+  let app: App;
+  try {
+    app = await createApp(config);
+  } catch (err) {
+    await sim?.close().catch(() => {});
+    // An unreachable database or a failed migration is one clear line, not a stack trace.
+    if (err instanceof DatabaseUnavailableError || err instanceof MigrationError) {
+      throw new StartError(err.message, 3);
+    }
+    throw err;
+  }
   let address: string;
   try {
     address = await listenOn('PORT', config.port, () =>
@@ -114,7 +125,11 @@ async function main(): Promise<void> {
   const lines = [
     `AssistantService listening on ${address}`,
     ...llmLines(config, sim),
-    `  database: ${config.databasePath}${envFile ? `   settings from ${envFile}` : ''}`,
+    `  database: ${
+      config.databaseUrl
+        ? `PostgreSQL ${redactDatabaseUrl(config.databaseUrl)} (users, documents${config.redisUrl ? '' : ', job queue'})`
+        : `SQLite ${config.databasePath}`
+    }${envFile ? `   settings from ${envFile}` : ''}`,
     `  API docs: ${address}/docs   dashboard: ${address}/dashboard   metrics: ${address}/metrics`,
   ];
   if (config.redisUrl) {

@@ -12,10 +12,10 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { BreakerRegistry } from 'tripswitch';
-import type { Database } from './adapters/db/database.js';
-import type { DocumentRepository } from './adapters/db/documents.js';
 import type { HttpLimits } from './config.js';
 import type { Assistant } from './domain/assistant.js';
+import type { Authenticator } from './domain/authenticator.js';
+import { type Storage, StorageUnavailableError } from './domain/storage.js';
 import type { JobQueue } from './domain/types.js';
 import type { FailureTracker } from './observability/failures.js';
 import { logCompletedRequest } from './observability/logging.js';
@@ -26,8 +26,9 @@ import { documentRoutes } from './routes/documents.js';
 import { healthRoutes } from './routes/health.js';
 
 export interface ServerDeps {
-  db: Database;
-  documents: DocumentRepository;
+  /** Users, documents and jobs (SQLite or PostgreSQL); readiness asks it. */
+  storage: Storage;
+  auth: Authenticator;
   assistant: Assistant;
   queue: JobQueue;
   registry: BreakerRegistry;
@@ -128,7 +129,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     keyGenerator: (req) => (req.user ? `user:${req.user.id}` : `ip:${req.ip}`),
     allowList: (req) => isPoll(req.url),
   });
-  app.addHook('onRequest', identifyUser(deps.db));
+  app.addHook('onRequest', identifyUser(deps.auth));
   app.addHook('onRequest', app.rateLimit());
 
   app.addHook('onResponse', async (request, reply) => {
@@ -143,6 +144,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     const known = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode <= 599;
     const status = known ? (error.statusCode as number) : 500;
     if (!known) request.log.error({ err: error }, 'request failed');
+    if (error instanceof StorageUnavailableError) {
+      request.log.warn({ err: (error.cause as Error)?.message }, 'database unavailable');
+      reply.header('Retry-After', '5');
+    }
     return reply.code(status).send({
       statusCode: status,
       error: STATUS_CODES[status] ?? 'Error',
@@ -172,13 +177,17 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return payload;
   });
 
-  await app.register(healthRoutes, { db: deps.db, registry: deps.registry, failures: deps.failures });
+  await app.register(healthRoutes, {
+    storage: deps.storage,
+    registry: deps.registry,
+    failures: deps.failures,
+  });
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: true } }, async (_req, reply) => {
     reply.type(deps.metrics.register.contentType);
     return deps.metrics.register.metrics();
   });
   await app.register(assistantRoutes, { assistant: deps.assistant, queue: deps.queue });
-  await app.register(documentRoutes, { documents: deps.documents });
+  await app.register(documentRoutes, { documents: deps.storage.documents });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app;
 }

@@ -30,8 +30,15 @@ export type {
   FailureRateOptions,
   OpenDurationContext,
   SlowCallOptions,
+  StreamTimeoutOptions,
 } from './core/options.js';
 export { DEFAULTS } from './core/options.js';
+export type {
+  BreakerStateSnapshot,
+  WindowSnapshotCount,
+  WindowSnapshotTime,
+} from './core/snapshot.js';
+export { SNAPSHOT_VERSION } from './core/snapshot.js';
 export type {
   ProbeLease,
   SharedSnapshot,
@@ -43,7 +50,17 @@ export type {
   TransitionCause,
 } from './core/store.js';
 export { MemoryStore, memoryStore } from './core/store.js';
-export type { CallContext, CircuitState, Clock, Operation, Policy, RetryAfterHint } from './core/types.js';
+export type { StreamIterator, StreamOperation } from './core/stream.js';
+export { StreamAbandonedError } from './core/stream.js';
+export type {
+  CallContext,
+  CircuitState,
+  Clock,
+  Operation,
+  Policy,
+  RetryAfterHint,
+  StreamPolicy,
+} from './core/types.js';
 export {
   defaultContext,
   monotonicClock,

@@ -58,7 +58,7 @@ export function breakerView(
   const timeline = recorder.timeline(snap.name);
   let failureRate: number | null = null;
   let failureRateWindowMs = RATE_SECONDS * 1000;
-  if (snap.window !== null && snap.window.calls > 0) {
+  if (snap.window !== null && snap.window.windowMs !== null && snap.window.calls > 0) {
     // The breaker's own window is what its trip rule sees: prefer it.
     failureRate = snap.window.failureRate;
     failureRateWindowMs = snap.window.windowMs;

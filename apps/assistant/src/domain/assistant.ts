@@ -1,8 +1,9 @@
 import { CircuitOpenError } from 'tripswitch';
-import type { AnswerCache, CachedAnswer, SharedAnswerCache } from '../adapters/cache/answer-cache.js';
-import type { LlmAnswer, LlmStreamPart, Passage } from '../adapters/llm/types.js';
+import type { AnswerCache, CachedAnswer, SharedAnswerCache } from './cache.js';
+import type { LlmAnswer, LlmStreamPart } from './llm.js';
 import { type FallbackReason, fallbackReasonOf, type ModelPort, type StreamTiming } from './llm-gateway.js';
 import { normalizeQuery } from './query-key.js';
+import type { Passage } from './storage.js';
 import type {
   AnswerMetadata,
   AssistantOutcome,
@@ -22,8 +23,8 @@ export interface AssistantDeps {
    * or its call failed, before any cached or partial answer (DESIGN.md 3.1).
    */
   secondary?: ModelPort | undefined;
-  /** Top passages of this user's own documents for a query (bm25). */
-  retrieve(userId: string, query: string, limit: number): Passage[];
+  /** Top passages of this user's own documents for a query; rejects when the database cannot answer. */
+  retrieve(userId: string, query: string, limit: number): Promise<Passage[]>;
   /**
    * Fingerprint of the user's document set, changing whenever a document is added or removed (see
    * domain/search/version.ts). Cached answers are keyed by it: an answer built from other documents is
@@ -47,11 +48,6 @@ export interface AssistantDeps {
 }
 
 const PASSAGES = 3;
-
-interface LazyPassages {
-  get(): Passage[];
-  request(question: string): { readonly question: string; readonly passages: Passage[] };
-}
 const DEFAULT_STREAM_TIMING: StreamTiming = { firstTokenMs: 15_000, idleMs: 10_000 };
 
 /** What one request needs along the ladder: who asks what, when it started, and its L1 entry. */
@@ -59,6 +55,8 @@ interface Ask {
   userId: string;
   request: QueryRequest;
   key: string;
+  /** False when the documents version could not be read (database away): no fresh hits then. */
+  verified: boolean;
   started: number;
   l1: ReturnType<AnswerCache['get']>;
   signal: AbortSignal | undefined;
@@ -116,15 +114,16 @@ export class Assistant {
     const fresh = this.#fresh(ask);
     if (fresh) return fresh;
 
-    // Retrieval only when a rung uses the passages: a model call reads them only once its protection lets
-    // the call through (an open circuit rejects before that), the excerpts rung only when reached.
-    const passages = this.#passages(userId, request.query);
+    const passages = await this.#passages(ask);
+    // Without the user's documents a model would answer ungrounded (and that answer would be cached):
+    // skip the models and degrade to the rungs that need no database.
+    if (passages === undefined) return this.#degrade(ask, [], 'database_unavailable');
 
     // 2. The model, through retry → breaker (+ timeout) → bulkhead.
     let reason: FallbackReason;
     try {
-      const answer = await d.llm.complete(passages.request(request.query), signal);
-      return { status: 200, body: this.#answered(ask, passages.get(), answer, undefined, undefined) };
+      const answer = await d.llm.complete({ question: request.query, passages }, signal);
+      return { status: 200, body: this.#answered(ask, passages, answer, undefined, undefined) };
     } catch (err) {
       if (signal?.aborted) throw err; // the client went away: nobody to degrade for
       reason = fallbackReasonOf(err);
@@ -134,8 +133,8 @@ export class Assistant {
     //     fallback_reason stays visible; metadata.model names who answered.
     if (d.secondary) {
       try {
-        const answer = await d.secondary.complete(passages.request(request.query), signal);
-        return { status: 200, body: this.#answered(ask, passages.get(), answer, 'secondary_model', reason) };
+        const answer = await d.secondary.complete({ question: request.query, passages }, signal);
+        return { status: 200, body: this.#answered(ask, passages, answer, 'secondary_model', reason) };
       } catch (err) {
         if (signal?.aborted) throw err;
         // Both models failed: the ladder goes on with the primary's reason.
@@ -157,7 +156,10 @@ export class Assistant {
     const ask = await this.#ask(userId, request, signal);
     const fresh = this.#fresh(ask);
     if (fresh) return { kind: 'complete', outcome: fresh };
-    const passages = this.#passages(userId, request.query);
+    const passages = await this.#passages(ask);
+    if (passages === undefined) {
+      return { kind: 'complete', outcome: await this.#degrade(ask, [], 'database_unavailable') };
+    }
     const timing = d.streamTiming ?? DEFAULT_STREAM_TIMING;
     let reason: FallbackReason | undefined;
     const rungs: [ModelPort | undefined, 'secondary_model' | undefined][] = [
@@ -166,7 +168,7 @@ export class Assistant {
     ];
     for (const [port, level] of rungs) {
       if (!port?.stream) continue;
-      const parts = port.stream(passages.request(request.query), signal, timing);
+      const parts = port.stream({ question: request.query, passages }, signal, timing);
       let first: IteratorResult<LlmStreamPart, void>;
       try {
         first = await parts.next();
@@ -181,11 +183,10 @@ export class Assistant {
       }
       if (first.value.type === 'done') {
         // An answer without a single token (a refusal, or an endpoint that does not stream): not a stream.
-        const body = this.#answered(ask, passages.get(), first.value.answer, level, reason);
+        const body = this.#answered(ask, passages, first.value.answer, level, reason);
         return { kind: 'complete', outcome: { status: 200, body } };
       }
-      const events = this.#events(ask, passages.get(), first.value, parts, level, reason);
-      return { kind: 'stream', events };
+      return { kind: 'stream', events: this.#events(ask, passages, first.value, parts, level, reason) };
     }
     return { kind: 'complete', outcome: await this.#degrade(ask, passages, reason ?? 'upstream_error') };
   }
@@ -253,12 +254,22 @@ export class Assistant {
 
   async #ask(userId: string, request: QueryRequest, signal: AbortSignal | undefined): Promise<Ask> {
     const started = this.#now();
-    const key = await this.#cacheKey(userId, request.query);
-    return { userId, request, key, started, l1: this.#d.cache.get(userId, key), signal };
+    const { key, verified } = await this.#cacheKey(userId, request.query);
+    return { userId, request, key, verified, started, l1: this.#d.cache.get(userId, key), signal };
+  }
+
+  /** The user's top passages, or undefined when the database cannot answer. */
+  async #passages(ask: Ask): Promise<Passage[] | undefined> {
+    try {
+      return await this.#d.retrieve(ask.userId, ask.request.query, PASSAGES);
+    } catch {
+      return undefined;
+    }
   }
 
   #fresh(ask: Ask): AssistantOutcome | undefined {
-    if (!ask.l1?.fresh) return undefined;
+    // An answer whose documents version could not be checked (database away) is only a fallback.
+    if (!ask.l1?.fresh || !ask.verified) return undefined;
     this.#d.onAnswer?.('fresh_cache');
     return {
       status: 200,
@@ -281,7 +292,7 @@ export class Assistant {
   }
 
   /** Rungs 3–6: the last good answer, excerpts, a queued job, or 503 — each marked with `reason`. */
-  async #degrade(ask: Ask, passages: LazyPassages, reason: FallbackReason): Promise<AssistantOutcome> {
+  async #degrade(ask: Ask, passages: readonly Passage[], reason: FallbackReason): Promise<AssistantOutcome> {
     const d = this.#d;
     const { userId, request, key, l1 } = ask;
     const allowed = new Set(request.fallback);
@@ -303,14 +314,13 @@ export class Assistant {
     }
 
     // 4. Excerpts from the user's own documents.
-    const excerpts = allowed.has('excerpts') ? passages.get() : [];
-    if (excerpts.length > 0) {
+    if (allowed.has('excerpts') && passages.length > 0) {
       d.onAnswer?.('excerpts', reason);
       return {
         status: 200,
         body: {
-          answer: excerptsAnswer(reason, excerpts),
-          sources: toSources(excerpts),
+          answer: excerptsAnswer(reason, passages),
+          sources: toSources(passages),
           metadata: degraded('excerpts', false),
         },
       };
@@ -357,8 +367,8 @@ export class Assistant {
    */
   async answerFromModel(userId: string, query: string, signal?: AbortSignal): Promise<QueryResponse> {
     const d = this.#d;
-    const key = await this.#cacheKey(userId, query);
-    const passages = d.retrieve(userId, query, PASSAGES);
+    const { key } = await this.#cacheKey(userId, query);
+    const passages = await d.retrieve(userId, query, PASSAGES);
     const request = { question: query, passages };
     let primaryError: unknown;
     try {
@@ -405,33 +415,34 @@ export class Assistant {
     return entry;
   }
 
-  /** The question, normalised, and the documents the answer is built from (L1 and L2 use the same key). */
-  async #cacheKey(userId: string, query: string): Promise<string> {
-    const version = await this.#d.documentsVersion?.(userId);
+  /**
+   * The question, normalised, and the documents the answer is built from (L1 and L2 use the same key).
+   * When the store cannot say the user's documents version (database away), the last version seen for
+   * this user stands in (`verified: false`), so the last good answers stay reachable as fallbacks.
+   */
+  async #cacheKey(userId: string, query: string): Promise<{ key: string; verified: boolean }> {
     const question = normalizeQuery(query);
-    return version === undefined ? question : `${question}\u0000${version}`;
+    let version: string | undefined;
+    let verified = true;
+    try {
+      version = await this.#d.documentsVersion?.(userId);
+      if (version !== undefined) this.#rememberVersion(userId, version);
+    } catch {
+      verified = false;
+      version = this.#versions.get(userId) ?? 'unknown';
+    }
+    return { key: version === undefined ? question : `${question}\u0000${version}`, verified };
   }
 
-  /**
-   * The user's top passages for `query`, retrieved at most once and only when first read. `request()` is
-   * the model request whose `passages` property reads them: the gateway builds the client's request inside
-   * the breaker's call, so a rejected call (open or isolated circuit, full bulkhead) never searches.
-   */
-  #passages(userId: string, query: string): LazyPassages {
-    let found: Passage[] | undefined;
-    const get = (): Passage[] => {
-      found ??= this.#d.retrieve(userId, query, PASSAGES);
-      return found;
-    };
-    return {
-      get,
-      request: (question) => ({
-        question,
-        get passages() {
-          return get();
-        },
-      }),
-    };
+  /** Last documents version seen per user (bounded: the oldest entry goes first). */
+  readonly #versions = new Map<string, string>();
+  #rememberVersion(userId: string, version: string): void {
+    this.#versions.delete(userId);
+    this.#versions.set(userId, version);
+    if (this.#versions.size > 10_000) {
+      const oldest = this.#versions.keys().next().value;
+      if (oldest !== undefined) this.#versions.delete(oldest);
+    }
   }
 
   #fromCache(entry: CachedAnswer, metadata: AnswerMetadata): QueryResponse {

@@ -10,8 +10,13 @@ import {
   TimeoutError,
 } from 'tripswitch';
 import { classifyError, isHttpFailure } from 'tripswitch/http';
-import { LlmResponseError } from '../adapters/llm/errors.js';
-import type { LlmAnswer, LlmClient, LlmRequest, LlmStreamPart } from '../adapters/llm/types.js';
+import {
+  type LlmAnswer,
+  type LlmClient,
+  type LlmRequest,
+  LlmResponseError,
+  type LlmStreamPart,
+} from './llm.js';
 import type { ModelGate } from './types.js';
 
 export interface LlmBreakerSettings {
@@ -49,7 +54,9 @@ export type FallbackReason =
   | 'quota_exhausted'
   | 'upstream_unreachable'
   | 'overloaded'
-  | 'upstream_error';
+  | 'upstream_error'
+  /** The user's documents could not be read (the database is away): the model is not asked. */
+  | 'database_unavailable';
 
 /** Upstream failures as the breaker counts them: HTTP classification plus malformed model output. */
 export function isUpstreamFailure(err: unknown): boolean {

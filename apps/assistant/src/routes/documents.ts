@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { DOCUMENT_LIMITS, type DocumentRepository } from '../adapters/db/documents.js';
+import { DOCUMENT_LIMITS } from '../domain/document-rules.js';
+import type { DocumentStore } from '../domain/storage.js';
 import { requireUser } from './auth.js';
 
 /** Bounds what one user can store (200 KB each: at most ~200 MB per user). */
@@ -15,7 +16,7 @@ const DocumentBody = Type.Object(
 );
 
 /** POST /api/documents and GET /api/documents: each user sees only their own. */
-export const documentRoutes: FastifyPluginAsync<{ documents: DocumentRepository }> = async (
+export const documentRoutes: FastifyPluginAsync<{ documents: DocumentStore }> = async (
   app,
   { documents },
 ) => {
@@ -32,14 +33,14 @@ export const documentRoutes: FastifyPluginAsync<{ documents: DocumentRepository 
       },
     },
     async (request, reply) => {
-      if (documents.countDocuments(request.user!.id) >= MAX_DOCUMENTS_PER_USER) {
+      if ((await documents.countDocuments(request.user!.id)) >= MAX_DOCUMENTS_PER_USER) {
         return reply.code(429).send({
           statusCode: 429,
           error: 'Too Many Requests',
           message: `document quota reached (${MAX_DOCUMENTS_PER_USER} per user)`,
         });
       }
-      const doc = documents.createDocument(request.user!.id, request.body);
+      const doc = await documents.createDocument(request.user!.id, request.body);
       return reply.code(201).send(doc);
     },
   );
@@ -61,7 +62,7 @@ export const documentRoutes: FastifyPluginAsync<{ documents: DocumentRepository 
       const opts: { limit?: number; offset?: number } = {};
       if (request.query.limit !== undefined) opts.limit = Number(request.query.limit);
       if (request.query.offset !== undefined) opts.offset = Number(request.query.offset);
-      return { documents: documents.listDocuments(request.user!.id, opts) };
+      return { documents: await documents.listDocuments(request.user!.id, opts) };
     },
   );
 };

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { BreakerRegistry } from 'tripswitch';
-import { checkDatabase, type Database } from '../adapters/db/database.js';
+import type { Storage } from '../domain/storage.js';
 import type { FailureTracker } from '../observability/failures.js';
 
 interface Deps {
-  db: Database;
+  storage: Storage;
   registry: BreakerRegistry;
   failures: FailureTracker;
 }
@@ -13,7 +13,7 @@ interface Deps {
  * Health endpoints: breaker states (the seed guide's shape), liveness, readiness. They are public, so they
  * carry states, counts, times and the failure's classification only — never upstream text or URLs.
  */
-export const healthRoutes: FastifyPluginAsync<Deps> = async (app, { db, registry, failures }) => {
+export const healthRoutes: FastifyPluginAsync<Deps> = async (app, { storage, registry, failures }) => {
   app.get('/health/circuit-breakers', { schema: { summary: 'State of every circuit breaker' } }, async () => {
     const out: Record<string, unknown> = {};
     for (const s of registry.snapshots()) {
@@ -38,14 +38,11 @@ export const healthRoutes: FastifyPluginAsync<Deps> = async (app, { db, registry
     '/health/ready',
     { schema: { summary: 'The service can serve: its database answers' } },
     async (_req, reply) => {
-      let ok = false;
-      try {
-        ok = checkDatabase(db);
-      } catch {
-        ok = false;
+      // ready() never throws and answers within the pool's connect timeout.
+      if (!(await storage.ready())) {
+        return reply.code(503).send({ status: 'unavailable', database: 'unusable', store: storage.kind });
       }
-      if (!ok) return reply.code(503).send({ status: 'unavailable', database: 'unusable' });
-      return { status: 'ready', database: 'ok' };
+      return { status: 'ready', database: 'ok', store: storage.kind };
     },
   );
 };

@@ -59,7 +59,7 @@ test('invalid options are RangeErrors naming the option', () => {
   assert.throws(() => new PassageCache({ maxChars: 1.5 }), /maxChars/);
 });
 
-test('cachedSearch: a repeated question searches once until the user adds or removes a document', (t) => {
+test('cachedSearch: a repeated question searches once until the user adds or removes a document', async (t) => {
   const { db } = tempDatabase(t);
   ensureUsers(db, [
     { token: 'tok-a', user: 'alice' },
@@ -77,22 +77,22 @@ test('cachedSearch: a repeated question searches once until the user adds or rem
   });
   const searched: string[] = [];
   const search = cachedSearch(
-    (userId, query, limit) => {
+    async (userId, query, limit) => {
       searched.push(userId);
       return documents.searchPassages(userId, query, limit);
     },
-    (userId) => documents.documentsVersion(userId),
+    async (userId) => documents.documentsVersion(userId),
     new PassageCache(),
   );
   const ids = (ps: readonly Passage[]) => ps.map((p) => p.documentId).sort();
 
-  assert.deepEqual(ids(search('alice', question, 3)), [first.id]);
-  assert.deepEqual(ids(search('alice', question, 3)), [first.id]);
+  assert.deepEqual(ids(await search('alice', question, 3)), [first.id]);
+  assert.deepEqual(ids(await search('alice', question, 3)), [first.id]);
   assert.deepEqual(searched, ['alice'], 'the repeat came from the cache');
   // Another user, another limit: their own searches.
-  assert.equal(search('bob', question, 3).length, 1);
-  assert.notEqual(search('bob', question, 3)[0]?.documentId, first.id);
-  search('alice', question, 1);
+  assert.equal((await search('bob', question, 3)).length, 1);
+  assert.notEqual((await search('bob', question, 3))[0]?.documentId, first.id);
+  await search('alice', question, 1);
   assert.deepEqual(searched, ['alice', 'bob', 'alice']);
 
   // A new document: the next repeat searches again and finds it.
@@ -100,16 +100,16 @@ test('cachedSearch: a repeated question searches once until the user adds or rem
     title: 'Benedict on guests',
     content: 'Benedict says guests are received with hospitality.',
   });
-  assert.deepEqual(ids(search('alice', question, 3)), [first.id, second.id].sort());
+  assert.deepEqual(ids(await search('alice', question, 3)), [first.id, second.id].sort());
   // Removed: gone from the excerpts at once.
   assert.equal(documents.deleteDocument('alice', first.id), true);
-  assert.deepEqual(ids(search('alice', question, 3)), [second.id]);
+  assert.deepEqual(ids(await search('alice', question, 3)), [second.id]);
   assert.equal(searched.filter((u) => u === 'alice').length, 4);
 
   // Callers get their own array: changing it does not change what the next repeat returns.
-  const mine = search('alice', question, 3);
+  const mine = await search('alice', question, 3);
   mine.length = 0;
-  assert.deepEqual(ids(search('alice', question, 3)), [second.id]);
+  assert.deepEqual(ids(await search('alice', question, 3)), [second.id]);
 });
 
 test('documentsVersion follows every writer: this repository, another on the same connection, another connection', (t) => {

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DestinationStream } from 'pino';
+import type { Database } from '../../src/adapters/db/database.js';
+import type { SqliteStorage } from '../../src/adapters/db/sqlite-storage.js';
 import { type App, type AppOptions, createApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { SimModeInput } from '../../src/sim/modes.js';
@@ -227,4 +229,10 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     if (Object.entries(labels).every(([k, v]) => present.get(k) === v)) return Number(match[3]);
   }
   return null;
+}
+
+/** The SQLite connection of an app on the embedded store (tests that reach into the job table). */
+export function sqliteDb(app: Pick<App, 'storage'>): Database {
+  if (app.storage.kind !== 'sqlite') throw new Error(`expected the SQLite store, got ${app.storage.kind}`);
+  return (app.storage as SqliteStorage).db;
 }

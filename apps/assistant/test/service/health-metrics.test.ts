@@ -1,7 +1,7 @@
 // Health, readiness, Prometheus metrics and the OpenAPI docs over real HTTP.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEMO_TOKEN, metricValue, startService } from '../helpers/service.js';
+import { DEMO_TOKEN, metricValue, sqliteDb, startService } from '../helpers/service.js';
 
 test('liveness, readiness, breaker health, metrics and docs', async (t) => {
   const svc = await startService();
@@ -83,7 +83,7 @@ test('readiness turns 503 once the database is unusable; liveness stays 200', as
 
   // Stop the worker first so it does not trip over the closed connection, then close the database.
   await svc.app.queue.stop();
-  svc.app.db.close();
+  sqliteDb(svc.app).close();
 
   const ready = await svc.request('GET', '/health/ready');
   assert.equal(ready.status, 503);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { JobRepository } from '../../src/adapters/db/jobs.js';
 import { normalizeQuery } from '../../src/domain/query-key.js';
-import { DEMO_TOKEN, eventually, type Service, startService } from '../helpers/service.js';
+import { DEMO_TOKEN, eventually, type Service, sqliteDb, startService } from '../helpers/service.js';
 
 describe('service review fixes', () => {
   let svc: Service;
@@ -47,7 +47,8 @@ describe('service review fixes', () => {
   test('the worker gives a job back without using an attempt when the breaker refuses the call', async () => {
     const local = await startService({ env: { LLM_TIMEOUT_MS: '5000', BREAKER_OPEN_MS: '300' } });
     try {
-      const { breaker, db } = local.app;
+      const { breaker } = local.app;
+      const db = sqliteDb(local.app);
       const repo = new JobRepository(db);
       breaker.open();
       await new Promise((r) => setTimeout(r, 350));

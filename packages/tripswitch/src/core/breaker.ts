@@ -1,5 +1,9 @@
+import { CountWindow } from './count-window.js';
+import { DeadlineQueue } from './deadlines.js';
 import { CircuitOpenError, isPolicyRejection, TimeoutError, UsageError } from './errors.js';
-import { LatencyHistogram, type LatencySummary } from './latency.js';
+import { type CircuitBreakerEvents, EventHub, type EventName } from './events.js';
+import { fromSnapshot, toSnapshot } from './hydration.js';
+import { LatencyHistogram } from './latency.js';
 import {
   type BreakerRef,
   type CircuitBreakerListener,
@@ -9,6 +13,8 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
+import type { CircuitBreakerStats, ExecuteResult, Permit } from './results.js';
+import type { BreakerStateSnapshot } from './snapshot.js';
 import {
   memoryStore,
   type ProbeLease,
@@ -18,16 +24,14 @@ import {
   type StoreStatus,
   type TransitionCause,
 } from './store.js';
-import {
-  type CallContext,
-  type CircuitState,
-  defaultContext,
-  type Operation,
-  type Policy,
-  retryAfterOf,
-} from './types.js';
-import { contain, operationError } from './user-code.js';
+import { runStream, type StreamDeadlines, type StreamIterator, type StreamOperation } from './stream.js';
+import { DeadlineExceeded, runWithDeadline, type TimedCallHooks } from './timed-call.js';
+import { type CircuitState, defaultContext, type Operation, type Policy, retryAfterOf } from './types.js';
+import { operationError } from './user-code.js';
 import { SlidingWindow } from './window.js';
+
+export type { CircuitBreakerEvents } from './events.js';
+export type { CircuitBreakerStats, ExecuteResult, Permit } from './results.js';
 
 // States as small integers on the hot path; names only at the API edge.
 const CLOSED = 0;
@@ -44,62 +48,6 @@ const CODES: Readonly<Record<CircuitState, Code>> = {
   isolated: ISOLATED,
   disabled: DISABLED,
 };
-
-/** Typed events; the same names as the listener methods (minus the breaker argument). */
-export interface CircuitBreakerEvents {
-  stateChange: (from: CircuitState, to: CircuitState) => void;
-  /** `durationMs` is given when the breaker measures latency (`recordLatency`, `slowCall`). */
-  failure: (error: unknown, durationMs: number | undefined) => void;
-  success: (durationMs: number | undefined) => void;
-  rejected: (error: CircuitOpenError) => void;
-  ignored: (error: unknown) => void;
-  storeStatus: (status: StoreStatus, error: unknown) => void;
-}
-type EventName = keyof CircuitBreakerEvents;
-type Handler = (a: never, b: never) => void;
-
-/** Result of `tryExecute`: rejections and failures as values, no throw. */
-export type ExecuteResult<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-/** A permit for code that makes the call itself: report exactly one outcome. */
-export interface Permit {
-  success(): void;
-  failure(error?: unknown): void;
-  /** The call was abandoned for reasons that say nothing about the upstream (neither outcome). */
-  cancel(): void;
-}
-
-export interface CircuitBreakerStats {
-  name: string;
-  state: CircuitState;
-  generation: number;
-  failCount: number;
-  lastFailureAt: number | null;
-  lastFailure: { name: string; message: string } | null;
-  /** ms until a probe may run (0 unless OPEN; Infinity when isolated). */
-  retryAfter: number;
-  openUntil: number | null;
-  halfOpen: { inFlight: number; successes: number } | null;
-  totals: {
-    calls: number;
-    successes: number;
-    failures: number;
-    rejections: number;
-    ignored: number;
-    timeouts: number;
-    openings: number;
-  };
-  window: {
-    windowMs: number;
-    calls: number;
-    failures: number;
-    slowCalls: number;
-    failureRate: number;
-    slowCallRate: number;
-  } | null;
-  latency: LatencySummary | null;
-  store: { kind: string; status: StoreStatus };
-}
 
 // Outcome of classifying a settled call.
 const _SUCCESS = 0;
@@ -126,7 +74,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
   private _consecutive = 0;
   private _failTimes: Float64Array | undefined; // ring of the streak's failure times, only with failWindow
   private _failHead = 0;
-  private readonly _window: SlidingWindow | undefined;
+  private readonly _window: SlidingWindow | CountWindow | undefined;
   // OPEN bookkeeping.
   private _openUntil = 0;
   private _openings = 0; // consecutive openings since the last CLOSED (feeds backoff)
@@ -145,9 +93,13 @@ export class CircuitBreaker implements Policy, BreakerRef {
   private _timeouts = 0;
   private _openingsTotal = 0;
   private readonly _latency: LatencyHistogram | undefined;
-  // Events: arrays only for events that have handlers; `_hasSuccess` keeps the hot path to one check.
-  private readonly _handlers: Partial<Record<EventName, Handler[]>> = {};
-  private _hasSuccess = false;
+  /** Shared empty hub until the first subscription (an idle breaker pays nothing for events). */
+  private _events: EventHub = EventHub.none;
+  // Timed calls: one deadline queue per breaker (every call has the same timeout), and the stream deadlines.
+  private readonly _deadlines: DeadlineQueue | undefined;
+  /** True when the CLOSED success path needs a deadline and nothing else (no window, no latency). */
+  private _timedFast: boolean;
+  private readonly _streamDeadlines: StreamDeadlines;
 
   constructor(options: CircuitBreakerOptions = {}) {
     const o = resolveOptions(options);
@@ -155,10 +107,26 @@ export class CircuitBreaker implements Policy, BreakerRef {
     this.name = o.name;
     this._code = o.disabled ? DISABLED : CLOSED;
     if (o.failWindow !== undefined) this._failTimes = new Float64Array(o.failMax);
-    this._window = o.window ? new SlidingWindow(o.window.windowMs, o.window.buckets) : undefined;
+    const w = o.window;
+    this._window =
+      w === undefined
+        ? undefined
+        : w.type === 'count'
+          ? new CountWindow(w.size)
+          : new SlidingWindow(w.windowMs, w.buckets);
     this._latency = o.recordLatency ? new LatencyHistogram() : undefined;
     this._fast = o.timeout === undefined && this._window === undefined && this._latency === undefined;
-    for (const listener of o.listeners) this._addListener(listener);
+    this._timedFast = o.timeout !== undefined && this._window === undefined && this._latency === undefined;
+    this._deadlines = o.timeout === undefined ? undefined : new DeadlineQueue(o.timeout);
+    const st = o.streamTimeout;
+    this._streamDeadlines =
+      st.firstChunk === undefined && st.idle === undefined
+        ? noStreamDeadlines
+        : {
+            firstChunk: st.firstChunk === undefined ? undefined : new DeadlineQueue(st.firstChunk),
+            idle: st.idle === undefined ? undefined : new DeadlineQueue(st.idle),
+          };
+    for (const listener of o.listeners) this._hub().attach(this, listener);
     const sink: StoreSink = {
       name: o.name,
       adopt: (snapshot) => this._adopt(snapshot),
@@ -172,14 +140,18 @@ export class CircuitBreaker implements Policy, BreakerRef {
       now: () => o.clock.now(),
       nextOpenDuration: () => o.openDuration({ openings: this._openings + 1, error: this._lastError }),
     });
+    if (o.initialState !== undefined) this._hydrate(o.initialState);
     const ready = this._link.ready;
     if (ready !== undefined) {
       // Until the shared state is known, every call takes the guarded path, which waits for it.
       const fast = this._fast;
+      const timedFast = this._timedFast;
       this._fast = false;
+      this._timedFast = false;
       this._storeReady = ready.then(() => {
         this._storeReady = undefined;
         this._fast = fast;
+        this._timedFast = timedFast;
       });
     }
   }
@@ -224,8 +196,11 @@ export class CircuitBreaker implements Policy, BreakerRef {
     let window: CircuitBreakerStats['window'] = null;
     if (this._window && this._o.window) {
       const t = this._window.totals(now);
+      const count = this._o.window.type === 'count';
       window = {
-        windowMs: this._o.window.windowMs,
+        type: this._o.window.type,
+        windowMs: count ? null : this._o.window.windowMs,
+        size: count ? this._o.window.size : null,
         calls: t.calls,
         failures: t.failures,
         slowCalls: t.slowCalls,
@@ -276,8 +251,22 @@ export class CircuitBreaker implements Policy, BreakerRef {
       const misuse = operationError(fn, signal, 'execute');
       if (misuse !== undefined) return Promise.reject(misuse);
     }
-    if (this._code === CLOSED && this._fast) return this._runFast(fn, signal);
+    if (this._code === CLOSED) {
+      if (this._fast) return this._runFast(fn, signal);
+      if (this._timedFast) return this._runTimed(fn, signal);
+    }
     return this._runGuarded(fn, signal);
+  }
+
+  /**
+   * Run a streaming call (an async iterable of chunks, e.g. LLM tokens) through the breaker. Admission
+   * happens at the first read (`CircuitOpenError` there); the permit, and a HALF-OPEN probe slot, is held
+   * until the stream ends. The stream completing is a success, its error a failure (classified like
+   * `execute`), `streamTimeout.firstChunk` / `.idle` expiring a failure that aborts the call's own signal;
+   * the consumer stopping early (`break`, `return()`) or the caller's `signal` aborting is neither.
+   */
+  stream<T>(fn: StreamOperation<T>, signal?: AbortSignal): StreamIterator<T> {
+    return runStream(this, fn, signal, this._streamDeadlines);
   }
 
   /** Like `execute`, but rejections and failures come back as `{ ok: false, error }` instead of a throw. */
@@ -334,9 +323,38 @@ export class CircuitBreaker implements Policy, BreakerRef {
     this._successes++;
     // Only the first success after failures has work to do (reset the streak, tell a shared store).
     if (this._consecutive !== 0 && gen === this._gen) this._resetStreak();
-    if (this._hasSuccess) this._emit('success');
+    if (this._events.hasSuccess) this._emit('success');
     return result;
   }
+
+  /**
+   * `_runFast` with a deadline from the breaker's queue (no timer, no AbortController unless read); the
+   * outcome is recorded by `_timedHooks` as the call settles, so there is no async wrapper either.
+   */
+  private _runTimed<T>(fn: Operation<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    this._calls++;
+    return runWithDeadline(this._deadlines!, fn, signal, 1, CircuitBreaker._timedHooks, this, this._gen);
+  }
+
+  /** Records a timed call's outcome as it settles; one object for every breaker (no closures per breaker). */
+  private static readonly _timedHooks: TimedCallHooks = {
+    value(owner, gen, result) {
+      const b = owner as CircuitBreaker;
+      if (b._o.isFailureResult !== undefined && b._isFailureResult(result, gen, false)) {
+        b._onFailure(gen, false, result, 0);
+        return;
+      }
+      b._successes++;
+      if (b._consecutive !== 0 && gen === b._gen) b._resetStreak();
+      if (b._events.hasSuccess) b._emit('success');
+    },
+    error(owner, gen, err, signal) {
+      const timedOut = err instanceof DeadlineExceeded;
+      (owner as CircuitBreaker)._settleError(gen, false, err, signal, timedOut, 0);
+      return timedOut ? (err as DeadlineExceeded).error : err;
+    },
+  };
 
   private async _runGuarded<T>(fn: Operation<T>, signal: AbortSignal | undefined): Promise<T> {
     if (this._storeReady !== undefined) await this._storeReady;
@@ -363,16 +381,16 @@ export class CircuitBreaker implements Policy, BreakerRef {
       result =
         this._o.timeout === undefined
           ? await fn(signal === undefined ? defaultContext : { signal, attempt: 1 })
-          : await this._withTimeout(fn, signal, this._o.timeout);
+          : await runWithDeadline(this._deadlines!, fn, signal);
     } catch (err) {
       const elapsed = measure ? clock.now() - started : 0;
       let outcome = IGNORED;
       try {
-        outcome = this._settleError(gen, probe, err, signal, err instanceof BreakerTimeout, elapsed);
+        outcome = this._settleError(gen, probe, err, signal, err instanceof DeadlineExceeded, elapsed);
       } finally {
         if (lease !== null) lease.release(outcome === FAILURE ? 'failure' : 'neutral');
       }
-      throw err instanceof BreakerTimeout ? err.error : err;
+      throw err instanceof DeadlineExceeded ? err.error : err;
     }
     const elapsed = measure ? clock.now() - started : 0;
     let failed: boolean;
@@ -416,53 +434,6 @@ export class CircuitBreaker implements Policy, BreakerRef {
       this._onIgnored(gen, probe, misuse);
       throw misuse;
     }
-  }
-
-  private _withTimeout<T>(fn: Operation<T>, outer: AbortSignal | undefined, ms: number): Promise<T> {
-    // One promise settled by whichever comes first (the operation, the timer, the caller's abort); the
-    // first settlement wins and cleans up, so no Promise.race or finally allocations per call.
-    return new Promise<T>((resolve, reject) => {
-      const ctx = new TimedContext();
-      let done = false;
-      const finish = (): boolean => {
-        if (done) return false;
-        done = true;
-        clearTimeout(timer);
-        if (onAbort !== undefined) outer!.removeEventListener('abort', onAbort);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        if (!finish()) return;
-        const error = new TimeoutError(ms);
-        // Settle before aborting: an operation that rejects in its abort handler must not win.
-        reject(new BreakerTimeout(error));
-        ctx.abort(error);
-      }, ms);
-      let onAbort: (() => void) | undefined;
-      if (outer !== undefined) {
-        onAbort = () => {
-          if (!finish()) return;
-          reject(outer.reason);
-          ctx.abort(outer.reason);
-        };
-        outer.addEventListener('abort', onAbort, { once: true });
-      }
-      let work: PromiseLike<T> | T;
-      try {
-        work = fn(ctx);
-      } catch (err) {
-        if (finish()) reject(err);
-        return;
-      }
-      Promise.resolve(work).then(
-        (value) => {
-          if (finish()) resolve(value);
-        },
-        (err: unknown) => {
-          if (finish()) reject(err);
-        },
-      );
-    });
   }
 
   // ---------------------------------------------------------------- permits and manual recording
@@ -515,6 +486,12 @@ export class CircuitBreaker implements Policy, BreakerRef {
         if (!once()) return;
         this._onIgnored(gen, admitted, undefined);
         lease?.release('neutral');
+      },
+      timedOut: (error: TimeoutError) => {
+        if (!once()) return;
+        this._timeouts++;
+        this._onFailure(gen, admitted, error, clock.now() - started);
+        lease?.release('failure');
       },
     };
   }
@@ -572,8 +549,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
   dispose(): void {
     const link = this._link;
     this._link = memoryStore.attach();
-    for (const key of Object.keys(this._handlers) as EventName[]) delete this._handlers[key];
-    this._hasSuccess = false;
+    this._events = EventHub.none;
     void Promise.resolve(link.close()).catch(() => {});
   }
 
@@ -581,46 +557,81 @@ export class CircuitBreaker implements Policy, BreakerRef {
 
   /** Subscribe to a typed event; returns the function that unsubscribes. */
   on<K extends EventName>(event: K, handler: CircuitBreakerEvents[K]): () => void {
-    // Copy-on-write: emitting iterates the current array without copying it.
-    this._handlers[event] = [...(this._handlers[event] ?? []), handler as Handler];
-    if (event === 'success') this._hasSuccess = true;
-    return () => {
-      const list: Handler[] = this._handlers[event] ?? [];
-      const i = list.indexOf(handler as Handler);
-      if (i >= 0) this._handlers[event] = [...list.slice(0, i), ...list.slice(i + 1)];
-      if (event === 'success') this._hasSuccess = (this._handlers.success?.length ?? 0) > 0;
-    };
+    return this._hub().on(event, handler);
   }
 
   /** Attach a listener object (pybreaker-style); returns the function that detaches it. */
   addListener(listener: CircuitBreakerListener): () => void {
-    return this._addListener(listener);
+    return this._hub().attach(this, listener);
   }
 
-  private _addListener(l: CircuitBreakerListener): () => void {
-    const offs: Array<() => void> = [];
-    if (l.stateChange) offs.push(this.on('stateChange', (from, to) => l.stateChange!(this, from, to)));
-    if (l.failure) offs.push(this.on('failure', (err, ms) => l.failure!(this, err, ms)));
-    if (l.success) offs.push(this.on('success', (ms) => l.success!(this, ms)));
-    if (l.rejected) offs.push(this.on('rejected', (err) => l.rejected!(this, err)));
-    if (l.ignored) offs.push(this.on('ignored', (err) => l.ignored!(this, err)));
-    if (l.storeStatus) offs.push(this.on('storeStatus', (s, err) => l.storeStatus!(this, s, err)));
-    return () => {
-      for (const off of offs) off();
-    };
+  private _hub(): EventHub {
+    if (this._events === EventHub.none) this._events = new EventHub();
+    return this._events;
   }
 
   private _emit(event: EventName, a?: unknown, b?: unknown): void {
-    const list = this._handlers[event];
-    if (list === undefined || list.length === 0) return;
-    for (const handler of list) {
-      try {
-        // An async handler's rejection is contained like a throw.
-        contain((handler as unknown as (x: unknown, y: unknown) => unknown)(a, b));
-      } catch {
-        // A listener's exception must never break the call or the state machine.
-      }
+    this._events.emit(event, a, b);
+  }
+
+  // ---------------------------------------------------------------- snapshot
+
+  /**
+   * A plain, versioned snapshot (state, open-until, counts, window, totals) for `initialState`: JSON-safe,
+   * times portable across processes (epoch ms and ages). Reading it performs a due OPEN -> HALF-OPEN move.
+   */
+  toJSON(): BreakerStateSnapshot {
+    const state = this.state;
+    const now = this._o.clock.now();
+    const times = this._failTimes;
+    const failTimes: number[] = [];
+    if (times !== undefined) {
+      const n = Math.min(this._consecutive, times.length);
+      for (let k = n; k >= 1; k--) failTimes.push(times[(this._failHead - k + times.length) % times.length]!);
     }
+    const hydratable = {
+      state,
+      openUntil: this._openUntil,
+      openings: this._openings,
+      consecutive: this._consecutive,
+      failTimes,
+      lastFailureAt: this._lastFailureAt,
+      totals: this.stats().totals,
+    };
+    return toSnapshot(this.name, hydratable, this._window, now, this._wallNow());
+  }
+
+  /** Epoch ms for reported and exported times. */
+  private _wallNow(): number {
+    return this._o.wall.now();
+  }
+
+  /** Start from a validated snapshot (constructor only): fields set directly, no events, no store writes. */
+  private _hydrate(snapshot: BreakerStateSnapshot): void {
+    const now = this._o.clock.now();
+    const h = fromSnapshot(snapshot, this._window, now, this._wallNow());
+    this._code = CODES[h.state];
+    this._openUntil = h.openUntil;
+    this._openings = h.openings;
+    this._probeProgressAt = now;
+    this._consecutive = this._code === CLOSED ? h.consecutive : 0;
+    const times = this._failTimes;
+    if (times !== undefined && this._code === CLOSED) {
+      const kept = h.failTimes.slice(-times.length);
+      kept.forEach((t, i) => {
+        times[i] = t;
+      });
+      this._failHead = kept.length % times.length;
+    }
+    this._lastFailureAt = h.lastFailureAt;
+    const t = h.totals;
+    this._calls = t.calls;
+    this._successes = t.successes;
+    this._failures = t.failures;
+    this._rejections = t.rejections;
+    this._ignored = t.ignored;
+    this._timeouts = t.timeouts;
+    this._openingsTotal = t.openings;
   }
 
   // ---------------------------------------------------------------- state machine
@@ -672,7 +683,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
     else if (code === ISOLATED) retryAfter = Number.POSITIVE_INFINITY;
     else if (code === HALF_OPEN) retryAfter = this._probeProgressAt + this._o.halfOpenTimeout - now;
     const error = CircuitOpenError.rejecting(this.name, NAMES[code]!, retryAfter);
-    if (this._handlers.rejected !== undefined) this._emit('rejected', error);
+    if (this._events.has('rejected')) this._emit('rejected', error);
     return error;
   }
 
@@ -691,7 +702,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
   ): number {
     if (timedOut) {
       this._timeouts++;
-      this._onFailure(gen, probe, (err as BreakerTimeout).error, elapsed);
+      this._onFailure(gen, probe, (err as DeadlineExceeded).error, elapsed);
       return FAILURE;
     }
     if (this._ignores(gen, probe, err, signal)) {
@@ -758,7 +769,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
         }
       }
     }
-    if (this._hasSuccess) this._emit('success', this._latency === undefined ? undefined : elapsed);
+    if (this._events.hasSuccess) this._emit('success', this._latency === undefined ? undefined : elapsed);
   }
 
   private _onFailure(gen: number, probe: boolean, err: unknown, elapsed: number): void {
@@ -895,35 +906,6 @@ export class CircuitBreaker implements Policy, BreakerRef {
   }
 }
 
-/**
- * The context of a call with a timeout. Its AbortController is created only if the operation reads
- * `signal` (creating one costs microseconds on Node 20); an abort before that is remembered.
- */
-class TimedContext implements CallContext {
-  readonly attempt = 1;
-  private _controller: AbortController | undefined;
-  private _reason: unknown;
-  private _aborted = false;
+const noStreamDeadlines: StreamDeadlines = Object.freeze({});
 
-  get signal(): AbortSignal {
-    if (this._controller === undefined) {
-      this._controller = new AbortController();
-      if (this._aborted) this._controller.abort(this._reason);
-    }
-    return this._controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    if (this._aborted) return;
-    this._aborted = true;
-    this._reason = reason;
-    this._controller?.abort(reason);
-  }
-}
-
-/** Marks the breaker's own timeout so it is told apart from a timeout the operation raised itself. */
-class BreakerTimeout {
-  constructor(readonly error: TimeoutError) {}
-}
-
-const disabledPermit: Permit = { success() {}, failure() {}, cancel() {} };
+const disabledPermit: Permit = { success() {}, failure() {}, cancel() {}, timedOut() {} };

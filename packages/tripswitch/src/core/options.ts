@@ -1,3 +1,4 @@
+import { type BreakerStateSnapshot, parseSnapshot } from './snapshot.js';
 import { memoryStore, type StateStore } from './store.js';
 import { type CircuitState, type Clock, monotonicClock, systemClock } from './types.js';
 import { checkSyncPredicate, contain, syncAnswer } from './user-code.js';
@@ -46,10 +47,25 @@ export interface FailureRateOptions {
   threshold: number;
   /** Calls needed in the window before the ratio is trusted. Default 20. */
   minimumCalls?: number;
-  /** Window length in ms. Default 60_000. */
+  /** Window length in ms (time-based window). Default 60_000. */
   window?: number;
-  /** Buckets the window is split into. Default 10. */
+  /** Buckets the time window is split into. Default 10. */
   buckets?: number;
+  /**
+   * `'time'` (default): the calls of the last `window` ms. `'count'`: the last `windowSize` calls whatever
+   * their age (resilience4j's `slidingWindowType: COUNT_BASED`, its default).
+   */
+  windowType?: 'time' | 'count';
+  /** With `windowType: 'count'`: how many of the latest calls the rate is taken over. Default 100. */
+  windowSize?: number;
+}
+
+/** Timeouts of `breaker.stream()` calls; each one expiring is a failure that aborts the call's own signal. */
+export interface StreamTimeoutOptions {
+  /** ms from admission until the first chunk (resolving the iterable included). */
+  firstChunk?: number;
+  /** ms the upstream may stay silent while the consumer waits for the next chunk. */
+  idle?: number;
 }
 
 export interface SlowCallOptions {
@@ -72,6 +88,8 @@ export interface CircuitBreakerOptions {
   successThreshold?: number;
   halfOpenTimeout?: number;
   timeout?: number;
+  /** Timeouts for `stream()` (time to first chunk, idle between chunks). */
+  streamTimeout?: StreamTimeoutOptions;
   failureRate?: FailureRateOptions;
   slowCall?: SlowCallOptions;
   /** Replaces the built-in trip rules; called after each failure or slow call while CLOSED. */
@@ -89,6 +107,12 @@ export interface CircuitBreakerOptions {
   store?: StateStore;
   /** Start in the `disabled` state: every call passes through unrecorded. */
   disabled?: boolean;
+  /**
+   * A snapshot from `breaker.toJSON()` (JSON round-trip is fine) to start from: state, open-until, counts
+   * and window, so a restarted process or a new serverless instance keeps an OPEN circuit open. Validated
+   * like every option: a newer format version, another breaker's name or an impossible value throws.
+   */
+  initialState?: BreakerStateSnapshot;
 }
 
 /** Every default in one place (README "Options" mirrors this table). */
@@ -102,11 +126,15 @@ export const DEFAULTS = Object.freeze({
   failureRateMinimumCalls: 20,
   windowMs: 60_000,
   windowBuckets: 10,
+  windowSize: 100,
   slowCallRateThreshold: 1,
   maxRetryAfter: 300_000,
 });
 
 export interface WindowConfig {
+  /** 'time': the last `windowMs`; 'count': the last `size` calls. */
+  readonly type: 'time' | 'count';
+  readonly size: number;
   readonly windowMs: number;
   readonly buckets: number;
   readonly minimumCalls: number;
@@ -126,6 +154,7 @@ export interface ResolvedOptions {
   readonly successThreshold: number;
   readonly halfOpenTimeout: number;
   readonly timeout: number | undefined;
+  readonly streamTimeout: { readonly firstChunk: number | undefined; readonly idle: number | undefined };
   readonly window: WindowConfig | undefined;
   readonly shouldTrip: ((counts: Counts) => boolean) | undefined;
   readonly exclude: readonly ErrorTest[];
@@ -140,6 +169,7 @@ export interface ResolvedOptions {
   readonly wall: Clock;
   readonly store: StateStore;
   readonly disabled: boolean;
+  readonly initialState: BreakerStateSnapshot | undefined;
 }
 
 function isNumber(v: unknown): v is number {
@@ -152,6 +182,8 @@ function integer(name: string, value: unknown, min: number): number {
   }
   return value;
 }
+
+const NO_STREAM_TIMEOUT = Object.freeze({ firstChunk: undefined, idle: undefined });
 
 /** Longest delay setTimeout honours; Node turns anything longer into 1 ms. */
 export const MAX_TIMER_MS = 2_147_483_647;
@@ -222,6 +254,20 @@ export function resolveOptions(options: CircuitBreakerOptions = {}): ResolvedOpt
   const successThreshold = integer('successThreshold', o.successThreshold ?? DEFAULTS.successThreshold, 1);
   const halfOpenTimeout = duration('halfOpenTimeout', o.halfOpenTimeout ?? DEFAULTS.halfOpenTimeout, false);
   const timeout = o.timeout === undefined ? undefined : duration('timeout', o.timeout, false, MAX_TIMER_MS);
+  const st = o.streamTimeout ?? {};
+  if (typeof st !== 'object' || st === null)
+    throw new TypeError('streamTimeout must be an object { firstChunk?, idle? }');
+  const streamTimeout =
+    st.firstChunk === undefined && st.idle === undefined
+      ? NO_STREAM_TIMEOUT
+      : {
+          firstChunk:
+            st.firstChunk === undefined
+              ? undefined
+              : duration('streamTimeout.firstChunk', st.firstChunk, false, MAX_TIMER_MS),
+          idle:
+            st.idle === undefined ? undefined : duration('streamTimeout.idle', st.idle, false, MAX_TIMER_MS),
+        };
 
   let window: WindowConfig | undefined;
   const fr = o.failureRate;
@@ -239,7 +285,16 @@ export function resolveOptions(options: CircuitBreakerOptions = {}): ResolvedOpt
     const buckets = integer('failureRate.buckets', fr?.buckets ?? DEFAULTS.windowBuckets, 1);
     if (buckets > 1000)
       throw new RangeError(`failureRate.buckets must be an integer in [1, 1000], got ${buckets}`);
+    const type = fr?.windowType ?? 'time';
+    if (type !== 'time' && type !== 'count') {
+      throw new TypeError(`failureRate.windowType must be 'time' or 'count', got ${String(type)}`);
+    }
+    const size = integer('failureRate.windowSize', fr?.windowSize ?? DEFAULTS.windowSize, 1);
+    if (size > 1_000_000)
+      throw new RangeError(`failureRate.windowSize must be an integer in [1, 1000000], got ${size}`);
     window = {
+      type,
+      size,
       windowMs,
       buckets,
       minimumCalls: integer(
@@ -276,6 +331,7 @@ export function resolveOptions(options: CircuitBreakerOptions = {}): ResolvedOpt
     successThreshold,
     halfOpenTimeout,
     timeout,
+    streamTimeout,
     window,
     shouldTrip: o.shouldTrip === undefined ? undefined : predicate('shouldTrip', o.shouldTrip),
     exclude: o.exclude === undefined ? [] : compileMatchers(matchers('exclude', o.exclude), 'exclude'),
@@ -289,6 +345,7 @@ export function resolveOptions(options: CircuitBreakerOptions = {}): ResolvedOpt
     wall: clock ?? systemClock,
     store,
     disabled: o.disabled === true,
+    initialState: o.initialState === undefined ? undefined : parseSnapshot(o.initialState, name),
   };
 }
 

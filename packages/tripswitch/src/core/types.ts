@@ -34,6 +34,17 @@ export interface CallContext {
 
 export type Operation<T> = (ctx: CallContext) => PromiseLike<T> | T;
 
+/**
+ * Policies that can also run a streaming call (`breaker`, `timeout`, `retry`, `bulkhead`, pipelines of
+ * them): `fn` returns an async iterable of chunks, and so does `stream`.
+ */
+export interface StreamPolicy {
+  stream<T>(
+    fn: (ctx: CallContext) => AsyncIterable<T> | PromiseLike<AsyncIterable<T>>,
+    signal?: AbortSignal,
+  ): AsyncIterableIterator<T>;
+}
+
 /** The one shape every policy has (breaker, timeout, retry, bulkhead, fallback, chaos, pipelines). */
 export interface Policy {
   execute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<T>;

@@ -1,3 +1,5 @@
+import type { WindowSnapshotTime } from './snapshot.js';
+
 /**
  * A time-bucketed sliding window of call outcomes. Memory is fixed (three counters per bucket) and each
  * bucket remembers which time slice it holds, so after an idle gap stale buckets are simply not counted:
@@ -54,5 +56,46 @@ export class SlidingWindow {
 
   clear(): void {
     this.#epoch.fill(Number.NEGATIVE_INFINITY);
+  }
+
+  /** Buckets still in the window ending at `now`, with their age (ms before `now`), for `breaker.toJSON()`. */
+  snapshot(now: number): WindowSnapshotTime {
+    const current = Math.floor(now / this.#bucketMs);
+    const oldest = current - this.#epoch.length;
+    const buckets: Array<{ age: number; calls: number; failures: number; slowCalls: number }> = [];
+    for (let i = 0; i < this.#epoch.length; i++) {
+      const e = this.#epoch[i]!;
+      if (e > oldest && e <= current && this.#calls[i]! > 0) {
+        buckets.push({
+          age: Math.max(0, now - e * this.#bucketMs),
+          calls: this.#calls[i]!,
+          failures: this.#failures[i]!,
+          slowCalls: this.#slow[i]!,
+        });
+      }
+    }
+    buckets.sort((a, b) => b.age - a.age);
+    return { type: 'time', bucketMs: this.#bucketMs, buckets };
+  }
+
+  /**
+   * Puts a snapshot's buckets back: each at `takenAt - age` on this window's clock, dropping those that
+   * are out of the window ending at `now`. Only into a window with the same bucket length (else false).
+   */
+  restore(snapshot: WindowSnapshotTime, takenAt: number, now: number): boolean {
+    if (snapshot.bucketMs !== this.#bucketMs) return false;
+    this.clear();
+    const n = this.#epoch.length;
+    const oldest = Math.floor(now / this.#bucketMs) - n;
+    for (const b of snapshot.buckets) {
+      const slice = Math.floor((takenAt - b.age) / this.#bucketMs);
+      if (slice <= oldest) continue; // fell out of the window meanwhile
+      const i = ((slice % n) + n) % n;
+      this.#epoch[i] = slice;
+      this.#calls[i] = b.calls;
+      this.#failures[i] = b.failures;
+      this.#slow[i] = b.slowCalls;
+    }
+    return true;
   }
 }

@@ -1,4 +1,5 @@
 import { BulkheadRejectedError } from '../core/errors.js';
+import type { StreamOperation } from '../core/stream.js';
 import type { Operation, Policy } from '../core/types.js';
 import { checkNumber, contextFor, invoke, misuseOf } from './internal.js';
 
@@ -59,6 +60,32 @@ export class BulkheadPolicy implements Policy {
       this.#running++;
       return this.#run(fn, signal);
     }
+    return this.#acquire(signal).then(() => this.#run(fn, signal));
+  }
+
+  /**
+   * A streaming call under the bulkhead: the slot is taken at the first read (queueing like `execute`) and
+   * held until the stream ends, fails or its consumer stops (`break`), then handed on.
+   */
+  stream<T>(fn: StreamOperation<T>, signal?: AbortSignal): AsyncGenerator<T, void, undefined> {
+    const self = this;
+    return (async function* bulkheadStream() {
+      await self.#acquire(signal);
+      try {
+        yield* await invoke(fn, contextFor(signal, 1));
+      } finally {
+        self.#release();
+      }
+    })();
+  }
+
+  /** Resolves once a slot is held by this caller (counted in `running`); rejects when full or aborted. */
+  #acquire(signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#running < this.maxConcurrent) {
+      this.#running++;
+      return Promise.resolve();
+    }
     if (this.#queued >= this.maxQueue) {
       return Promise.reject(new BulkheadRejectedError(this.maxConcurrent, this.maxQueue));
     }
@@ -68,7 +95,6 @@ export class BulkheadPolicy implements Policy {
         this.#release();
         throw signal.reason;
       }
-      return this.#run(fn, signal);
     });
   }
 

@@ -1,4 +1,5 @@
 export { type BulkheadOptions, BulkheadPolicy, bulkhead } from './bulkhead.js';
+export { type CoalesceOptions, CoalescePolicy, coalesce } from './coalesce.js';
 export { type FallbackOptions, FallbackPolicy, type FallbackProducer, fallback } from './fallback.js';
 export { type ExtraResultOf, type PipelineMember, PipelinePolicy, pipeline, wrap } from './pipeline.js';
 export {

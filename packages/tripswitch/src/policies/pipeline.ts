@@ -1,4 +1,5 @@
-import type { CallContext, Operation, Policy } from '../core/types.js';
+import type { StreamOperation } from '../core/stream.js';
+import type { CallContext, Operation, Policy, StreamPolicy } from '../core/types.js';
 import type { FallbackPolicy } from './fallback.js';
 import { contextFor, invoke, misuseOf } from './internal.js';
 
@@ -55,6 +56,40 @@ export class PipelinePolicy<R = never> {
       }, outer);
     return run(0, signal, 1);
   }
+
+  /** A streaming call through every layer; see `streamThrough`. */
+  stream<T>(fn: StreamOperation<T>, signal?: AbortSignal): AsyncIterableIterator<T> {
+    return streamThrough(this.policies, fn, signal);
+  }
+}
+
+/**
+ * Runs a streaming call through every layer, outermost first (see `StreamPolicy`): each layer must have
+ * `stream(fn, signal)` (breaker, timeout, retry, bulkhead, pipeline); a layer without it is a TypeError
+ * naming it. Signals and attempt numbers flow as in `execute`.
+ */
+export function streamThrough<T>(
+  layers: readonly PipelineMember[],
+  fn: StreamOperation<T>,
+  signal: AbortSignal | undefined,
+): AsyncIterableIterator<T> {
+  layers.forEach((p, i) => {
+    if (typeof (p as Partial<StreamPolicy>).stream !== 'function') {
+      const kind = (p as object).constructor?.name ?? typeof p;
+      throw new TypeError(
+        `pipeline policy #${i} (${kind}) cannot run streams: it has no stream(fn, signal) method`,
+      );
+    }
+  });
+  const last = layers.length - 1;
+  const run = (index: number, outer: AbortSignal | undefined, attempt: number): AsyncIterableIterator<T> =>
+    (layers[index] as unknown as StreamPolicy).stream<T>((ctx: CallContext) => {
+      const seen = ctx.attempt > 1 ? ctx.attempt : attempt;
+      if (index < last) return run(index + 1, ctx.signal, seen);
+      return fn(seen === ctx.attempt ? ctx : { signal: ctx.signal, attempt: seen });
+    }, outer);
+  if (last < 0) throw new TypeError('pipeline.stream needs at least one policy');
+  return run(0, signal, 1);
 }
 
 /** `pipeline(a, b, c)`: `a` runs `b`, which runs `c`, which runs the operation. See `PipelinePolicy`. */

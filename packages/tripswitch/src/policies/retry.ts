@@ -1,4 +1,5 @@
 import { BulkheadRejectedError, CircuitOpenError, RetryBudgetExhaustedError } from '../core/errors.js';
+import type { StreamOperation } from '../core/stream.js';
 import {
   type Clock,
   monotonicClock,
@@ -154,22 +155,70 @@ export class RetryPolicy implements Policy {
       try {
         return await invoke(fn, contextFor(signal, attempt));
       } catch (err) {
-        if (signal?.aborted || attempt >= this.maxAttempts || !this.#retryable(err, attempt)) throw err;
-        let delay = this.#backoff(attempt, previous);
-        previous = delay;
-        if (this.#honorRetryAfter) {
-          const hint = retryAfterOf(err);
-          if (hint !== undefined) {
-            if (hint > this.#maxRetryAfter) throw err;
-            if (hint > delay) delay = hint;
-          }
-        }
-        if (budget !== undefined && !budget.tryAcquire()) throw new RetryBudgetExhaustedError(err);
-        // An observer (sync or async) must not change the outcome of the call.
-        if (this.#onRetry !== undefined) notify(this.#onRetry, { error: err, attempt, delay });
-        await sleep(delay, signal ?? neverAbortedSignal);
+        previous = await this.#afterFailure(err, attempt, previous, signal);
       }
     }
+  }
+
+  /**
+   * A streaming call: retried only while it has produced nothing (resolving the iterable or reading the
+   * first chunk failed), under the same rules as `execute`. Once a chunk has reached the consumer a later
+   * error is passed on as is: replaying a stream would show the consumer its beginning twice.
+   */
+  stream<T>(fn: StreamOperation<T>, signal?: AbortSignal): AsyncGenerator<T, void, undefined> {
+    const self = this;
+    return (async function* retryStream() {
+      if (signal?.aborted) throw signal.reason;
+      self.budget?.recordCall();
+      let previous = self.#initial;
+      for (let attempt = 1; ; attempt++) {
+        let upstream: AsyncIterator<T>;
+        let first: IteratorResult<T>;
+        try {
+          upstream = (await invoke(fn, contextFor(signal, attempt)))[Symbol.asyncIterator]();
+          first = await upstream.next();
+        } catch (err) {
+          previous = await self.#afterFailure(err, attempt, previous, signal);
+          continue;
+        }
+        if (first.done) return;
+        let finished = false;
+        try {
+          yield first.value;
+          yield* { [Symbol.asyncIterator]: () => upstream };
+          finished = true;
+        } finally {
+          // The consumer stopped at the first chunk (or threw): close the upstream, without waiting on it.
+          if (!finished) closeQuietly(upstream);
+        }
+        return;
+      }
+    })();
+  }
+
+  /** After attempt `attempt` failed with `err`: throws when it must not be retried, else waits; returns the delay. */
+  async #afterFailure(
+    err: unknown,
+    attempt: number,
+    previous: number,
+    signal: AbortSignal | undefined,
+  ): Promise<number> {
+    if (signal?.aborted || attempt >= this.maxAttempts || !this.#retryable(err, attempt)) throw err;
+    let delay = this.#backoff(attempt, previous);
+    const next = delay;
+    if (this.#honorRetryAfter) {
+      const hint = retryAfterOf(err);
+      if (hint !== undefined) {
+        if (hint > this.#maxRetryAfter) throw err;
+        if (hint > delay) delay = hint;
+      }
+    }
+    const { budget } = this;
+    if (budget !== undefined && !budget.tryAcquire()) throw new RetryBudgetExhaustedError(err);
+    // An observer (sync or async) must not change the outcome of the call.
+    if (this.#onRetry !== undefined) notify(this.#onRetry, { error: err, attempt, delay });
+    await sleep(delay, signal ?? neverAbortedSignal);
+    return next;
   }
 
   /** The pre-hint delay after `attempt` failed. */
@@ -204,6 +253,14 @@ export class RetryPolicy implements Policy {
       this.#shouldRetry === undefined ||
       syncAnswer('retry shouldRetry', this.#shouldRetry(err, attempt)) === true
     );
+  }
+}
+
+function closeQuietly(it: AsyncIterator<unknown>): void {
+  try {
+    Promise.resolve(it.return?.()).catch(() => {});
+  } catch {
+    // A throwing return() leaves nothing to close.
   }
 }
 

@@ -1,4 +1,7 @@
+import { DeadlineQueue } from '../core/deadlines.js';
 import { TimeoutError } from '../core/errors.js';
+import { runStream, type StreamIterator, type StreamOperation, type StreamPermit } from '../core/stream.js';
+import { DeadlineExceeded, runWithDeadline, type TimedCallHooks } from '../core/timed-call.js';
 import type { Operation, Policy } from '../core/types.js';
 import { checkNumber, invoke, MAX_DELAY_MS, misuseOf } from './internal.js';
 
@@ -15,9 +18,21 @@ export interface TimeoutOptions {
   readonly strategy?: TimeoutStrategy;
 }
 
+/** A stream under the timeout policy is admitted unconditionally and records nowhere. */
+const noPermit: StreamPermit = { success() {}, failure() {}, cancel() {} };
+const admitAll = { acquirePermit: () => Promise.resolve(noPermit) };
+
+/** The aggressive strategy rejects with the `TimeoutError` itself, never the internal marker. */
+const unwrapTimeout: TimedCallHooks = {
+  value() {},
+  error: (_owner, _tag, error) => (error instanceof DeadlineExceeded ? error.error : error),
+};
+
 /**
- * Gives each call its own deadline. Every call gets a fresh `AbortController` (never a signal shared by calls
- * in flight), linked to the caller's signal by a listener that is removed when the call settles.
+ * Gives each call its own deadline and its own signal (never a signal shared by calls in flight), linked to
+ * the caller's signal by a listener that is removed when the call settles. With the default `aggressive`
+ * strategy all deadlines of a policy are served by one timer (they all have the same length, so they fall
+ * due in order: see `DeadlineQueue`) and the call's `AbortController` is created only if it reads `signal`.
  *
  * Outcomes: the operation's own result or error when it settles in time; `TimeoutError` when the deadline
  * passed first (its instance is also the `reason` of the call's signal); the caller's `signal.reason` when
@@ -26,6 +41,7 @@ export interface TimeoutOptions {
 export class TimeoutPolicy implements Policy {
   readonly ms: number;
   readonly strategy: TimeoutStrategy;
+  readonly #deadlines: DeadlineQueue;
 
   constructor(ms: number, options: TimeoutOptions = {}) {
     this.ms = checkNumber('timeout ms', ms, 1, MAX_DELAY_MS);
@@ -34,14 +50,25 @@ export class TimeoutPolicy implements Policy {
       throw new TypeError(`timeout strategy must be 'aggressive' or 'cooperative', got ${String(strategy)}`);
     }
     this.strategy = strategy;
+    this.#deadlines = new DeadlineQueue(this.ms);
+  }
+
+  /**
+   * A streaming call: `ms` bounds the wait for the first chunk and, while the consumer waits, for each
+   * later one (an idle timeout; a slow consumer never times the upstream out). Expiry rejects the pending
+   * read with `TimeoutError` and aborts the call's own signal; the consumer stopping early aborts it too.
+   */
+  stream<T>(fn: StreamOperation<T>, signal?: AbortSignal): StreamIterator<T> {
+    return runStream(admitAll, fn, signal, { firstChunk: this.#deadlines, idle: this.#deadlines });
   }
 
   execute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<T> {
     const misuse = misuseOf(fn, signal, 'timeout.execute');
     if (misuse !== undefined) return Promise.reject(misuse);
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.strategy === 'aggressive') return runWithDeadline(this.#deadlines, fn, signal, 1, unwrapTimeout);
     const { ms } = this;
-    const aggressive = this.strategy === 'aggressive';
+    const aggressive = false;
     const controller = new AbortController();
 
     return new Promise<T>((resolve, reject) => {

@@ -5,6 +5,7 @@
 import { Counter, register as defaultRegister, Gauge, Histogram, type Registry } from 'prom-client';
 import type { CircuitBreaker } from '../core/breaker.js';
 import type { CircuitState } from '../core/types.js';
+import { STATE_VALUES } from '../integrations/state-values.js';
 import type { BreakerRegistry } from '../registry.js';
 
 export interface BreakerMetricsOptions {
@@ -16,14 +17,7 @@ export interface BreakerMetricsOptions {
   durationBuckets?: number[];
 }
 
-/** `circuit_breaker_state` values, as in the seed guide: 0 closed, 1 open, 2 half-open. */
-export const STATE_VALUES: Readonly<Record<CircuitState, number>> = {
-  closed: 0,
-  open: 1,
-  'half-open': 2,
-  isolated: 3,
-  disabled: 4,
-};
+export { STATE_VALUES };
 
 const STATES = Object.keys(STATE_VALUES) as CircuitState[];
 const OUTCOMES = ['success', 'failure', 'rejected', 'ignored'] as const;

@@ -84,10 +84,11 @@ describe('per-call timeout', () => {
     assert.equal(b.stats().totals.failures, 1);
   });
 
-  test('a call that finishes in time clears its timer (no timer left behind)', async () => {
+  test("a call that finishes in time leaves no ref'ed timer behind", async () => {
     const b = new CircuitBreaker({ timeout: 60_000 });
     const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-    for (let i = 0; i < 50; i++) assert.equal(await b.execute(() => i), i);
+    for (let i = 0; i < 50; i++) assert.equal(await b.execute(async () => i), i);
+    await new Promise<void>((r) => setImmediate(r)); // the deadline queue unrefs its timer at the turn's end
     const after = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     assert.equal(after, before);
   });
@@ -178,5 +179,32 @@ describe('caller cancellation', () => {
     assert.ok(seen?.signal instanceof AbortSignal);
     assert.equal(seen.signal.aborted, false);
     assert.equal(seen.attempt, 1);
+  });
+});
+
+describe('timeout timers and process lifetime', () => {
+  test('a process whose last timed call settled exits at once, long before the timeout would fire', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const script = [
+      "import { CircuitBreaker } from 'tripswitch';",
+      'const b = new CircuitBreaker({ timeout: 600_000 });',
+      'const slow = b.execute((ctx) => new Promise((r) => setTimeout(() => r(ctx.signal.aborted ? 0 : 1), 20)));',
+      'const values = await Promise.all([b.execute(async () => 1), slow, b.execute(() => 1)]);',
+      "process.stdout.write(String(values.join(',')));",
+    ].join('\n');
+    const started = Date.now();
+    const child = spawnSync(
+      process.execPath,
+      ['--conditions=tripswitch-source', '--import', 'tsx', '--input-type=module', '-e', script],
+      { encoding: 'utf8', timeout: 200_000, cwd: new URL('.', import.meta.url).pathname },
+    );
+    assert.equal(
+      child.error,
+      undefined,
+      "the child exited on its own (a ref'ed 10-minute timer would hold it)",
+    );
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal(child.stdout, '1,1,1');
+    assert.ok(Date.now() - started < 600_000);
   });
 });

@@ -1,20 +1,7 @@
 import { LRUCache } from 'lru-cache';
+import type { AnswerCache, CachedAnswer, CacheLookup } from '../../domain/cache.js';
 
-/** What the cache keeps of an answer: enough to serve it again with its sources. */
-export interface CachedAnswer {
-  answer: string;
-  sources: unknown[];
-  model: string;
-  /** ms timestamp when the answer was produced by the model. */
-  createdAt: number;
-}
-
-/** A second cache level shared by instances (Redis). Errors must not reach the caller: return null. */
-export interface SharedAnswerCache {
-  get(userId: string, key: string): Promise<CachedAnswer | null>;
-  set(userId: string, key: string, value: CachedAnswer, ttlMs: number): Promise<void>;
-  close?(): Promise<void>;
-}
+export type { CachedAnswer, CacheLookup, SharedAnswerCache } from '../../domain/cache.js';
 
 export interface AnswerCacheOptions {
   /** An entry younger than this answers without calling the model. */
@@ -25,13 +12,11 @@ export interface AnswerCacheOptions {
   now?: () => number;
 }
 
-export type CacheLookup = { entry: CachedAnswer; fresh: boolean } | null;
-
 /**
  * L1 answer cache: one LRU for all users, keyed by user and normalised query (so users never see each
  * other's answers), holding entries for the stale TTL and telling fresh from stale by age.
  */
-export class AnswerCache {
+export class LruAnswerCache implements AnswerCache {
   readonly #lru: LRUCache<string, CachedAnswer>;
   readonly #fresh: number;
   readonly #now: () => number;
@@ -51,13 +36,13 @@ export class AnswerCache {
   }
 
   get(userId: string, normalizedQuery: string): CacheLookup {
-    const entry = this.#lru.get(AnswerCache.key(userId, normalizedQuery));
+    const entry = this.#lru.get(LruAnswerCache.key(userId, normalizedQuery));
     if (entry === undefined) return null;
     return { entry, fresh: this.#now() - entry.createdAt < this.#fresh };
   }
 
   set(userId: string, normalizedQuery: string, value: CachedAnswer): void {
-    this.#lru.set(AnswerCache.key(userId, normalizedQuery), value);
+    this.#lru.set(LruAnswerCache.key(userId, normalizedQuery), value);
   }
 
   get size(): number {

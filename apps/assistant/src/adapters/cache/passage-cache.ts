@@ -69,24 +69,25 @@ export class PassageCache {
   }
 }
 
-type Search = (userId: string, query: string, limit: number) => Passage[];
+type Search = (userId: string, query: string, limit: number) => Promise<Passage[]>;
 
 /**
  * `search` (the user's top `limit` passages for `query`) answering a repeated question from `cache` while
  * the user's documents stay what they were: `documentsVersion` is read first, so a search that ran while
- * a document was being added is filed under the version before it and never answers again.
+ * a document was being added is filed under the version before it and never answers again. Errors of
+ * either (database away) reach the caller and nothing is cached.
  */
 export function cachedSearch(
   search: Search,
-  documentsVersion: (userId: string) => string,
+  documentsVersion: (userId: string) => Promise<string>,
   cache: PassageCache,
 ): Search {
-  return (userId, query, limit) => {
-    const version = documentsVersion(userId);
+  return async (userId, query, limit) => {
+    const version = await documentsVersion(userId);
     const question = `${limit}\u0000${query}`;
     const hit = cache.get(userId, version, question);
     if (hit !== undefined) return [...hit];
-    const found = search(userId, query, limit);
+    const found = await search(userId, query, limit);
     cache.set(userId, version, question, found);
     return found;
   };

@@ -1,37 +1,21 @@
 // The user's documents (sermons) and full-text search over them. Every read is scoped by user id.
 import type { Database, Statement } from 'better-sqlite3';
+import {
+  checkSearch,
+  DOCUMENT_LIMITS,
+  MAX_LIST_LIMIT,
+  requireLimit,
+  requireOffset,
+  requireText,
+} from '../../domain/document-rules.js';
 import { PASSAGE_MAX_CHARS } from '../../domain/search/passages.js';
-import { codePointLength, DomainTypeError, DomainValidationError } from '../../domain/text.js';
+import type { DocumentInput, DocumentSummary, Passage, StoredDocument } from '../../domain/storage.js';
+import { codePointLength } from '../../domain/text.js';
 import { newId } from './ids.js';
 import { SearchIndex } from './search-index.js';
 
-export { PASSAGE_MAX_CHARS };
-
-/** A relevant excerpt of one document; the LLM client builds its prompt context from these. */
-export type Passage = { documentId: string; title: string; text: string; score: number };
-
-export interface DocumentInput {
-  title: string;
-  content: string;
-}
-
-export interface DocumentSummary {
-  id: string;
-  title: string;
-  /** epoch ms */
-  createdAt: number;
-  /** content length in characters (Unicode code points, as everywhere in the service) */
-  size: number;
-}
-
-export interface StoredDocument extends DocumentSummary {
-  content: string;
-}
-
-/** Maximum lengths in Unicode code points (the same unit as the routes' JSON Schema `maxLength`). */
-export const DOCUMENT_LIMITS = Object.freeze({ titleMaxChars: 300, contentMaxChars: 200_000 });
-const MAX_SEARCH_LIMIT = 50;
-const MAX_LIST_LIMIT = 1000;
+export type { DocumentInput, DocumentSummary, Passage, StoredDocument };
+export { DOCUMENT_LIMITS, PASSAGE_MAX_CHARS };
 
 interface DocumentRow {
   id: string;
@@ -46,23 +30,6 @@ interface SummaryRow {
   size: number;
 }
 
-function requireText(value: unknown, field: string, max: number): string {
-  if (typeof value !== 'string') throw new DomainTypeError(`${field} must be a string`);
-  const trimmed = value.trim();
-  const length = codePointLength(trimmed);
-  if (length === 0 || length > max) {
-    throw new DomainValidationError(`${field} must be 1-${max} characters (after trimming), got ${length}`);
-  }
-  return trimmed;
-}
-
-function requireLimit(value: number, field: string, max: number): number {
-  if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw new RangeError(`${field} must be an integer in [1, ${max}], got ${value}`);
-  }
-  return value;
-}
-
 export class DocumentRepository {
   readonly #now: () => number;
   readonly #insert: Statement<[string, string, string, string, number]>;
@@ -74,6 +41,7 @@ export class DocumentRepository {
   readonly #get: Statement<[string, string], DocumentRow>;
   readonly #delete: Statement<[string, string]>;
   readonly #count: Statement<[string], { n: number }>;
+  readonly #seed: (userId: string, inputs: readonly DocumentInput[]) => number;
 
   constructor(db: Database, options: { now?: () => number } = {}) {
     this.#now = options.now ?? Date.now;
@@ -89,6 +57,13 @@ export class DocumentRepository {
     );
     this.#delete = db.prepare('DELETE FROM documents WHERE user_id = ? AND id = ?');
     this.#count = db.prepare('SELECT count(*) AS n FROM documents WHERE user_id = ?');
+    // IMMEDIATE: two processes seeding the same new file serialise on the write lock.
+    const seed = db.transaction((userId: string, inputs: readonly DocumentInput[]): number => {
+      if (this.countDocuments(userId) > 0) return 0;
+      for (const input of inputs) this.createDocument(userId, input);
+      return inputs.length;
+    });
+    this.#seed = (userId, inputs) => seed.immediate(userId, inputs);
     this.#getBySeq = db.prepare(
       'SELECT seq, id, title, content, created_at FROM documents WHERE user_id = ? AND id = ?',
     );
@@ -121,10 +96,7 @@ export class DocumentRepository {
   /** The caller's documents, newest first, without their content. */
   listDocuments(userId: string, options: { limit?: number; offset?: number } = {}): DocumentSummary[] {
     const limit = requireLimit(options.limit ?? 100, 'limit', MAX_LIST_LIMIT);
-    const offset = options.offset ?? 0;
-    if (!Number.isInteger(offset) || offset < 0) {
-      throw new RangeError(`offset must be a non-negative integer, got ${offset}`);
-    }
+    const offset = requireOffset(options.offset ?? 0);
     return this.#list.all(userId, limit, offset).map((r) => ({
       id: r.id,
       title: r.title,
@@ -151,6 +123,11 @@ export class DocumentRepository {
     return this.#deleteTx(userId, id);
   }
 
+  /** Adds `inputs` for `userId` when they have no documents yet, atomically; returns how many were added. */
+  seedIfEmpty(userId: string, inputs: readonly DocumentInput[]): number {
+    return this.#seed(userId, inputs);
+  }
+
   countDocuments(userId: string): number {
     return this.#count.get(userId)?.n ?? 0;
   }
@@ -170,8 +147,6 @@ export class DocumentRepository {
    * documents). Any input is safe; a question the documents do not answer gives [].
    */
   searchPassages(userId: string, query: string, limit = 3): Passage[] {
-    requireLimit(limit, 'limit', MAX_SEARCH_LIMIT);
-    if (typeof query !== 'string') throw new TypeError('query must be a string');
-    return this.#index.search(userId, query, limit);
+    return this.#index.search(userId, checkSearch(query, limit), limit);
   }
 }

@@ -3,98 +3,26 @@
 // is claimed again. Every state change after the claim is guarded by the lease owner, so a worker that
 // lost its lease cannot overwrite the outcome of the worker that took over.
 import type { Database, Statement } from 'better-sqlite3';
+import {
+  checkLease,
+  checkMaxAttempts,
+  checkOwner,
+  checkTime,
+  errorText,
+  type JobRow,
+  rowToJob as toJob,
+} from '../../domain/job-rules.js';
+import type { Job, JobOptions, JobStatus } from '../../domain/storage.js';
 import { newId } from './ids.js';
 
-export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
+export type { Job, JobOptions, JobStatus };
 export const JOB_STATUSES: readonly JobStatus[] = ['queued', 'running', 'done', 'failed'];
-
-export type JobOptions = Record<string, unknown>;
-
-export interface Job {
-  id: string;
-  userId: string;
-  query: string;
-  options: JobOptions;
-  status: JobStatus;
-  /** Claims so far, including a claim whose worker died. */
-  attempts: number;
-  maxAttempts: number;
-  /** epoch ms: a queued job is not claimed before this */
-  nextRunAt: number;
-  leaseOwner: string | null;
-  leaseExpiresAt: number | null;
-  /** the parsed JSON result once done */
-  result: unknown;
-  error: string | null;
-  createdAt: number;
-  updatedAt: number;
-}
 
 export interface JobRepositoryOptions {
   /** Clock for created_at/updated_at and default run times (epoch ms). Default Date.now. */
   now?: () => number;
   /** Default claims allowed per job before it fails (integer 1-100, default 5). */
   maxAttempts?: number;
-}
-
-interface JobRow {
-  id: string;
-  user_id: string;
-  query: string;
-  options: string;
-  status: JobStatus;
-  attempts: number;
-  max_attempts: number;
-  next_run_at: number;
-  lease_owner: string | null;
-  lease_expires_at: number | null;
-  result: string | null;
-  error: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-const MAX_ERROR_CHARS = 2000;
-
-function toJob(r: JobRow): Job {
-  return {
-    id: r.id,
-    userId: r.user_id,
-    query: r.query,
-    options: JSON.parse(r.options) as JobOptions,
-    status: r.status,
-    attempts: r.attempts,
-    maxAttempts: r.max_attempts,
-    nextRunAt: r.next_run_at,
-    leaseOwner: r.lease_owner,
-    leaseExpiresAt: r.lease_expires_at,
-    result: r.result === null ? null : (JSON.parse(r.result) as unknown),
-    error: r.error,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-function checkMaxAttempts(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1 || value > 100) {
-    throw new RangeError(`${name} must be an integer in [1, 100], got ${value}`);
-  }
-  return value;
-}
-
-function checkTime(value: number, name: string): void {
-  if (!Number.isFinite(value)) throw new RangeError(`${name} must be a finite epoch-ms number, got ${value}`);
-}
-
-function checkLease(value: number): void {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(`leaseMs must be a positive integer (ms), got ${value}`);
-  }
-}
-
-function errorText(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.length > MAX_ERROR_CHARS ? text.slice(0, MAX_ERROR_CHARS) : text;
 }
 
 type LeaseParams = { id: string; owner: string; now: number };
@@ -235,7 +163,7 @@ export class JobRepository {
    * time has come, or a running job whose lease expired. Null when nothing is due.
    */
   claimNextJob(owner: string, now: number, leaseMs: number): Job | null {
-    if (typeof owner !== 'string' || owner === '') throw new TypeError('owner must be a non-empty string');
+    checkOwner(owner);
     checkTime(now, 'now');
     checkLease(leaseMs);
     const row = this.#claimTx(owner, now, now + leaseMs);

@@ -1,43 +1,13 @@
-// The one interface the service codes against, whatever model provider sits behind it.
-
-export type LlmProvider = 'sim' | 'openai' | 'hf-inference';
-
-/** A piece of the user's own documents handed to the model as context. */
-export interface Passage {
-  documentId: string;
-  title: string;
-  text: string;
-  /** Relevance from retrieval (higher is better); only the order matters to the clients. */
-  score: number;
-}
-
-export interface LlmRequest {
-  question: string;
-  passages: Passage[];
-  /** Cancels the HTTP exchange promptly: the caller's deadline, the breaker's timeout or a disconnect. */
-  signal: AbortSignal;
-}
-
-export interface LlmUsage {
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-}
-
-export interface LlmAnswer {
-  text: string;
-  model: string;
-  provider: string;
-  usage?: LlmUsage;
-  /** 'stop' when the model finished on its own, 'length' when max tokens cut it short. */
-  finishReason?: string;
-  /**
-   * The provider declined to answer: OpenAI `finish_reason: "content_filter"` or a `refusal` message,
-   * HF's filtered generations. `text` is then the refusal to show (the provider's, or a neutral one). The
-   * call succeeded: the breaker records a success, and the answer is never cached.
-   */
-  refused?: boolean;
-}
+// The model port lives in the domain (domain/llm.ts); the clients here implement it.
+export type {
+  LlmAnswer,
+  LlmClient,
+  LlmProvider,
+  LlmRequest,
+  LlmStreamPart,
+  LlmUsage,
+  Passage,
+} from '../../domain/llm.js';
 
 /** finish_reason values that mean the provider withheld the answer (OpenAI, Azure OpenAI, OpenRouter, TGI). */
 export const REFUSED_FINISH: ReadonlySet<string> = new Set(['content_filter', 'refusal']);
@@ -45,28 +15,3 @@ export const REFUSED_FINISH: ReadonlySet<string> = new Set(['content_filter', 'r
 /** What a refused answer says when the provider gave no refusal text of its own. */
 export const REFUSAL_TEXT =
   "The AI assistant declined to answer this question (the model provider's content filter withheld the answer).";
-
-/**
- * One step of a streamed answer: each token's text as it arrives, then once the finished answer (its
- * `text` is the tokens' texts joined). A stream that fails throws from the iterator instead.
- */
-export type LlmStreamPart = { type: 'token'; text: string } | { type: 'done'; answer: LlmAnswer };
-
-/**
- * Clients do one HTTP exchange per call: no retries, breakers or timeouts of their own — the service wraps
- * them in tripswitch policies. They throw `HttpStatusError` (tripswitch/http) on non-2xx answers,
- * `LlmResponseError` on a 2xx whose body is unusable, and the fetch error on connection failures/aborts.
- */
-export interface LlmClient {
-  readonly provider: LlmProvider;
-  readonly model: string;
-  complete(req: LlmRequest): Promise<LlmAnswer>;
-  /**
-   * The same exchange, streamed (server-sent events). Throws like `complete` before the first token, and
-   * `LlmResponseError` for a stream that breaks off or carries an error event. Leaving the loop early or
-   * aborting `req.signal` closes the upstream socket. Optional: a client without it is not streamed.
-   */
-  stream?(req: LlmRequest): AsyncGenerator<LlmStreamPart, void, undefined>;
-  /** Releases pooled keep-alive connections. */
-  close?(): Promise<void>;
-}

@@ -3,6 +3,7 @@
 // request), BullMQ's worker waits and reconnects (its blocking commands need maxRetriesPerRequest: null).
 import type { RedisOptions as BullMqRedisOptions } from 'bullmq';
 import { Redis } from 'ioredis';
+import { redactUrl } from '../redact-url.js';
 
 /** Throws a TypeError naming REDIS_URL unless `url` is a redis:// or rediss:// URL. Returns it unchanged. */
 export function checkRedisUrl(url: string): string {
@@ -19,15 +20,7 @@ export function checkRedisUrl(url: string): string {
 }
 
 /** The URL without its password, for log lines and start-up output. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '[unparseable]';
-  }
-}
+export const redactRedisUrl = redactUrl;
 
 /** Reconnect quickly at first, then every 2 s at most, forever: Redis coming back must be noticed. */
 const reconnect = (times: number): number => Math.min(50 * 2 ** Math.min(times, 6), 2000);

@@ -1,21 +1,30 @@
 // Redis mode (REDIS_URL): the pieces that make several service instances one service — shared breaker
 // state (tripswitch/redis), the L2 answer cache and the BullMQ job queue — built for `createApp`.
 import type { Logger } from 'pino';
+import type { StateStore } from 'tripswitch';
 import { RedisStore } from 'tripswitch/redis';
-import type { AppOptions } from '../../app.js';
+import type { QueueFactory } from '../../domain/queue-port.js';
+import type { SharedAnswerCache } from '../cache/answer-cache.js';
 import { RedisAnswerCache } from '../cache/redis-cache.js';
 import { BullMqJobQueue } from '../queue/bullmq-queue.js';
 import { checkRedisUrl, redactRedisUrl } from './connection.js';
 
+/** The pieces that make several instances one service; any of them may be brought by the caller. */
+export interface RedisPieces {
+  sharedCache?: SharedAnswerCache | undefined;
+  breakerStore?: StateStore | undefined;
+  queueFactory?: QueueFactory | undefined;
+}
+
 export interface RedisMode {
-  /** The caller's options, with every Redis piece it did not bring itself filled in. */
-  options: AppOptions;
+  /** The caller's pieces, with every one it did not bring itself built here. */
+  pieces: Required<RedisPieces>;
   /** Closes what was built here (the queue closes itself in `stop()`). Idempotent. */
   close(): Promise<void>;
 }
 
 /** Builds the Redis pieces `options` lacks; a piece the caller passed is kept as it is. */
-export function withRedis(url: string, options: AppOptions, logger: Logger): RedisMode {
+export function withRedis(url: string, options: RedisPieces, logger: Logger): RedisMode {
   checkRedisUrl(url);
   const log = logger.child({ redis: redactRedisUrl(url) });
   const closers: Array<() => Promise<void>> = [];
@@ -62,7 +71,7 @@ export function withRedis(url: string, options: AppOptions, logger: Logger): Red
 
   let closing: Promise<void> | undefined;
   return {
-    options: { ...options, sharedCache, breakerStore, queueFactory },
+    pieces: { sharedCache, breakerStore, queueFactory },
     close() {
       closing ??= Promise.allSettled(closers.map((close) => close())).then(() => {});
       return closing;

@@ -1,0 +1,57 @@
+// What every document store enforces the same way: input limits and the excerpt's shape. Bad input is a
+// DomainValidationError/DomainTypeError (HTTP 400), never a 500.
+import { codePointLength, DomainTypeError, DomainValidationError } from './text.js';
+
+export const DOCUMENT_LIMITS = Object.freeze({ titleMaxChars: 300, contentMaxChars: 200_000 });
+/** Upper bound on an excerpt's length (characters, ellipses included). */
+export const PASSAGE_MAX_CHARS = 600;
+export const MAX_SEARCH_LIMIT = 50;
+export const MAX_LIST_LIMIT = 1000;
+
+/**
+ * The trimmed text, or a TypeError/RangeError naming `field` (lengths in code points, as the request
+ * schema counts them). NUL is refused: PostgreSQL text cannot hold
+ * it, and no document needs it, so both stores reject it alike.
+ */
+export function requireText(value: unknown, field: string, max: number): string {
+  if (typeof value !== 'string') throw new DomainTypeError(`${field} must be a string`);
+  const trimmed = value.trim();
+  const length = codePointLength(trimmed);
+  if (length === 0 || length > max) {
+    throw new DomainValidationError(`${field} must be 1-${max} characters (after trimming), got ${length}`);
+  }
+  if (trimmed.includes('\u0000')) {
+    throw new DomainValidationError(`${field} must not contain NUL (U+0000) characters`);
+  }
+  return trimmed;
+}
+
+export function requireLimit(value: number, field: string, max: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new DomainValidationError(`${field} must be an integer in [1, ${max}], got ${value}`);
+  }
+  return value;
+}
+
+/** Checks a search's arguments (TypeError/RangeError) and returns the query text. */
+export function checkSearch(query: unknown, limit: number): string {
+  requireLimit(limit, 'limit', MAX_SEARCH_LIMIT);
+  if (typeof query !== 'string') throw new DomainTypeError('query must be a string');
+  return query;
+}
+
+export function requireOffset(value: number): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new DomainValidationError(`offset must be a non-negative integer, got ${value}`);
+  }
+  return value;
+}
+
+/** Caps an excerpt at `max` characters, cutting at a word boundary and marking the cut. */
+export function clip(text: string, max: number): string {
+  const clean = text.replace(/\s+/g, ' ').trim();
+  if (clean.length <= max) return clean;
+  const cut = clean.slice(0, max - 1);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s…]+$/, '')}…`;
+}

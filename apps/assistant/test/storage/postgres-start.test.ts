@@ -1,0 +1,124 @@
+// Starting against PostgreSQL: migrations applied once under the advisory lock however many instances
+// start together, recorded in schema_migrations; a failed migration stops the start with a clear message
+// and leaves nothing of itself behind; an unreachable server is a clear error.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { DatabaseUnavailableError, openPostgres } from '../../src/adapters/postgres/index.js';
+import {
+  MigrationError,
+  migratePostgres,
+  PG_LATEST_VERSION,
+  PG_MIGRATIONS,
+} from '../../src/adapters/postgres/migrations.js';
+import { createPool } from '../../src/adapters/postgres/pool.js';
+import { createTestDatabase, skipWithoutPostgres, type TestDatabase } from '../helpers/postgres.js';
+
+const databases: TestDatabase[] = [];
+after(async () => {
+  await Promise.allSettled(databases.map((d) => d.drop()));
+});
+async function freshDatabase(): Promise<TestDatabase> {
+  const db = await createTestDatabase();
+  databases.push(db);
+  return db;
+}
+
+describe('PostgreSQL start-up', { skip: await skipWithoutPostgres() }, () => {
+  test('five instances starting at once apply each migration exactly once', async () => {
+    const db = await freshDatabase();
+    const pools = Array.from({ length: 5 }, () => createPool(db.url, { max: 2 }));
+    try {
+      const applied = await Promise.all(pools.map((p) => migratePostgres(p)));
+      assert.deepEqual(
+        applied.toSorted((a, b) => b - a),
+        [PG_LATEST_VERSION, 0, 0, 0, 0],
+      );
+      const { rows } = await pools[0]!.query(
+        'SELECT version, description FROM schema_migrations ORDER BY version',
+      );
+      assert.deepEqual(
+        rows.map((r) => r.version),
+        PG_MIGRATIONS.map((m) => m.version),
+      );
+      assert.equal(await migratePostgres(pools[1]!), 0, 'a restart applies nothing');
+    } finally {
+      await Promise.all(pools.map((p) => p.end()));
+    }
+  });
+
+  test('a failed migration stops with a message naming it; its changes are rolled back', async () => {
+    const db = await freshDatabase();
+    const pool = createPool(db.url, { max: 2 });
+    try {
+      const broken = [
+        ...PG_MIGRATIONS,
+        {
+          version: PG_LATEST_VERSION + 1,
+          description: 'add a column twice',
+          sql: 'ALTER TABLE users ADD COLUMN nickname text; ALTER TABLE users ADD COLUMN nickname text;',
+        },
+      ];
+      await assert.rejects(
+        migratePostgres(pool, broken),
+        (err: Error) =>
+          err instanceof MigrationError &&
+          err.version === PG_LATEST_VERSION + 1 &&
+          /migration \d+ \("add a column twice"\) failed: .*nickname.*rolled back/.test(err.message),
+      );
+      const { rows } = await pool.query(
+        `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'nickname'`,
+      );
+      assert.equal(rows[0].n, 0, 'nothing of the failed migration remains');
+      const versions = await pool.query('SELECT max(version) AS v FROM schema_migrations');
+      assert.equal(versions.rows[0].v, PG_LATEST_VERSION, 'the earlier migrations stay recorded');
+      // The lock was released: a correct build starts.
+      assert.equal(await migratePostgres(pool), 0);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  test('a database newer than this build is refused', async () => {
+    const db = await freshDatabase();
+    const pool = createPool(db.url, { max: 1 });
+    try {
+      await migratePostgres(pool);
+      await pool.query(
+        `INSERT INTO schema_migrations (version, description) VALUES (999, 'from the future')`,
+      );
+      await assert.rejects(openPostgres(db.url), /schema version 999 is newer than this build supports/);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  test('an unreachable server is a clear error that names the redacted URL', async () => {
+    // A free port on loopback: nothing listens there.
+    const url = 'postgres://postgres:s3cret@127.0.0.1:1/nowhere';
+    await assert.rejects(
+      openPostgres(url, { connectTimeoutMs: 2000 }),
+      (err: Error) =>
+        err instanceof DatabaseUnavailableError &&
+        /cannot connect to PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/nowhere/.test(
+          err.message,
+        ) &&
+        !err.message.includes('s3cret'),
+    );
+    await assert.rejects(openPostgres('mysql://x@127.0.0.1/db'), /DATABASE_URL must be a postgres:\/\//);
+    assert.throws(
+      () => createPool('postgres://x@127.0.0.1/db', { max: 0 }),
+      /option max must be an integer in \[1, 100\]/,
+    );
+  });
+
+  test('the statement timeout cancels a runaway query', async () => {
+    const db = await freshDatabase();
+    const pool = createPool(db.url, { max: 1, statementTimeoutMs: 200 });
+    try {
+      await assert.rejects(pool.query('SELECT pg_sleep(5)'), /statement timeout/);
+      assert.equal((await pool.query('SELECT 1 AS one')).rows[0].one, 1, 'the pool still works');
+    } finally {
+      await pool.end();
+    }
+  });
+});
