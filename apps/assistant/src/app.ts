@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { BreakerRegistry, type CircuitBreaker, loggingListener, type StateStore } from 'tripswitch';
 import { LruAnswerCache } from './adapters/cache/answer-cache.js';
+import { cachedSearch, PassageCache } from './adapters/cache/passage-cache.js';
 import { openSqliteStorage } from './adapters/db/sqlite-storage.js';
 import { createLlmClient } from './adapters/llm/index.js';
 import { openPostgres, redactDatabaseUrl } from './adapters/postgres/index.js';
@@ -158,7 +159,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const assistant: Assistant = new Assistant({
     llm: gateway,
     secondary,
-    retrieve: (userId, query, limit) => storage.documents.searchPassages(userId, query, limit),
+    // Repeated questions (users retrying during an outage) skip the search while the documents stay put.
+    retrieve: cachedSearch(
+      (userId, query, limit) => storage.documents.searchPassages(userId, query, limit),
+      (userId) => storage.documents.documentsVersion(userId),
+      new PassageCache(),
+    ),
     documentsVersion: (userId) => storage.documents.documentsVersion(userId),
     cache: new LruAnswerCache(config.cache),
     sharedCache: options.sharedCache,

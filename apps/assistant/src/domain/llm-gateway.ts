@@ -121,10 +121,15 @@ export interface ModelPort {
   breakerState(): string;
   /** ms until the protection will let a call through again (Infinity when isolated, 0 when it would now). */
   retryAfterMs(): number;
+  /**
+   * `request.passages` may be a getter that searches the user's documents on first read: read it only once
+   * the call goes ahead (inside the protected call), so a rejected call costs no search.
+   */
   complete(request: Omit<LlmRequest, 'signal'>, signal?: AbortSignal): Promise<LlmAnswer>;
   /**
    * The answer as a stream of tokens, then `done`. Admission and failures before the first token throw
-   * from the first `next()`, as `complete` would. Optional: a port without it is never streamed.
+   * from the first `next()`, as `complete` would. Optional: a port without it is never streamed. As with
+   * `complete`, read `request.passages` only once the call is admitted.
    */
   stream?(
     request: Omit<LlmRequest, 'signal'>,

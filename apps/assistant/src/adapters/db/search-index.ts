@@ -52,7 +52,30 @@ function sum(tf: Map<string, number>): number {
   return n;
 }
 
+/**
+ * Each user's documents version as this connection last read it, shared by every index on the connection:
+ * valid while no other connection has committed (`PRAGMA data_version` unchanged) and dropped by this
+ * connection's own index writes. Spares a cached-answer lookup the search_stats read.
+ */
+interface VersionMemo {
+  dataVersion: number;
+  readonly byUser: Map<string, string>;
+}
+const versionMemos = new WeakMap<Database, VersionMemo>();
+const VERSION_MEMO_MAX_USERS = 10_000;
+
+function versionMemo(db: Database): VersionMemo {
+  let memo = versionMemos.get(db);
+  if (!memo) {
+    memo = { dataVersion: -1, byUser: new Map() };
+    versionMemos.set(db, memo);
+  }
+  return memo;
+}
+
 export class SearchIndex {
+  readonly #db: Database;
+  readonly #dataVersion: Statement<[], number>;
   readonly #insertPassage: Statement<[number, string, number]>;
   readonly #insertPosting: Statement<[string, string, number, number]>;
   readonly #deletePosting: Statement<[string, string, number]>;
@@ -63,6 +86,8 @@ export class SearchIndex {
   readonly #passage: Statement<[number], { text: string; id: string; title: string }>;
 
   constructor(db: Database) {
+    this.#db = db;
+    this.#dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
     this.#insertPassage = db.prepare('INSERT INTO passages (doc_seq, text, length) VALUES (?, ?, ?)');
     this.#insertPosting = db.prepare(
       'INSERT INTO postings (user_id, term, passage_seq, tf) VALUES (?, ?, ?, ?)',
@@ -111,6 +136,7 @@ export class SearchIndex {
       length += n;
     }
     const s = this.#statsOf(userId);
+    versionMemo(this.#db).byUser.delete(userId);
     this.#putStats.run(
       userId,
       s.passages + passages,
@@ -130,6 +156,7 @@ export class SearchIndex {
       length += p.length;
     }
     const s = this.#statsOf(userId);
+    versionMemo(this.#db).byUser.delete(userId);
     this.#putStats.run(
       userId,
       Math.max(s.passages - passages, 0),
@@ -140,7 +167,21 @@ export class SearchIndex {
 
   /** Fingerprint of the user's current document set (changes whenever a document is added or removed). */
   documentsVersion(userId: string): string {
-    return this.#statsOf(userId).documents_version;
+    // Inside a transaction the answer may yet be rolled back: read it, never remember it.
+    if (this.#db.inTransaction) return this.#statsOf(userId).documents_version;
+    const memo = versionMemo(this.#db);
+    const dataVersion = this.#dataVersion.get() as number;
+    if (dataVersion !== memo.dataVersion) {
+      memo.byUser.clear();
+      memo.dataVersion = dataVersion;
+    }
+    let version = memo.byUser.get(userId);
+    if (version === undefined) {
+      version = this.#statsOf(userId).documents_version;
+      if (memo.byUser.size >= VERSION_MEMO_MAX_USERS) memo.byUser.clear();
+      memo.byUser.set(userId, version);
+    }
+    return version;
   }
 
   /** The user's relevant passages for `question`, best first, one per document, at most `limit`. */
