@@ -3,8 +3,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
 import { classifyError, HttpStatusError, isHttpFailure } from 'tripswitch/http';
 import {
@@ -16,7 +15,8 @@ import {
   OpenAiClient,
   type Passage,
 } from '../../src/adapters/llm/index.js';
-import { type SimServer, startSim } from '../../src/sim/server.js';
+import { startSim } from '../../src/sim/server.js';
+import { until, useSimForClients } from '../helpers/llm-fixture.js';
 
 const passages: Passage[] = [
   {
@@ -29,22 +29,10 @@ const passages: Passage[] = [
 ];
 const question = 'What did the father do when the son returned?';
 
-let sim: SimServer;
-const clients: LlmClient[] = [];
-function track<T extends LlmClient>(c: T): T {
-  clients.push(c);
-  return c;
-}
+const fx = useSimForClients();
+const track = <T extends LlmClient>(c: T): T => fx.track(c);
 const ask = (c: LlmClient, signal = new AbortController().signal) =>
   c.complete({ question, passages, signal });
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (check()) return;
-    await sleep(10);
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   return p.then(
@@ -53,21 +41,9 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
   );
 }
 
-before(async () => {
-  sim = await startSim();
-});
-after(async () => {
-  await Promise.all(clients.map((c) => c.close?.()));
-  await sim.close();
-});
-beforeEach(() => {
-  sim.setMode({ mode: 'healthy' });
-  sim.resetStats();
-});
-
 describe('answers from the sim', () => {
   test('sim provider (OpenAI format): answer cites the relevant passage, with usage', async () => {
-    const client = track(createLlmClient({ provider: 'sim', baseUrl: sim.url }));
+    const client = track(createLlmClient({ provider: 'sim', baseUrl: fx.sim.url }));
     assert.equal(client.provider, 'sim');
     assert.equal(client.model, 'tripswitch-sim-1');
     const answer = await ask(client);
@@ -82,12 +58,12 @@ describe('answers from the sim', () => {
       answer.usage && answer.usage.totalTokens === answer.usage.promptTokens + answer.usage.completionTokens,
     );
     assert.deepEqual(await ask(client).then((a) => a.text), answer.text);
-    assert.equal(sim.stats().by_outcome.ok, 2);
+    assert.equal(fx.sim.stats().by_outcome.ok, 2);
   });
 
   test('openai provider with a /v1 base URL and maxTokens', async () => {
     const client = track(
-      createLlmClient({ provider: 'openai', baseUrl: `${sim.url}/v1`, model: 'gpt-x', maxTokens: 4 }),
+      createLlmClient({ provider: 'openai', baseUrl: `${fx.sim.url}/v1`, model: 'gpt-x', maxTokens: 4 }),
     );
     const answer = await ask(client);
     assert.equal(answer.provider, 'openai');
@@ -98,7 +74,7 @@ describe('answers from the sim', () => {
 
   test('hf-inference provider: classic /models/{model}, generated text only', async () => {
     const client = track(
-      createLlmClient({ provider: 'hf-inference', baseUrl: sim.url, model: 'org/model-7b' }),
+      createLlmClient({ provider: 'hf-inference', baseUrl: fx.sim.url, model: 'org/model-7b' }),
     );
     const answer = await ask(client);
     assert.equal(answer.provider, 'hf-inference');
@@ -110,8 +86,8 @@ describe('answers from the sim', () => {
 
 describe('error surfaces', () => {
   test('429 → HttpStatusError with status and Retry-After as retryAfter ms, an upstream failure', async () => {
-    sim.setMode({ mode: 'ratelimit', retry_after_s: 3 });
-    const err = await rejection(ask(track(createLlmClient({ provider: 'sim', baseUrl: sim.url }))));
+    fx.sim.setMode({ mode: 'ratelimit', retry_after_s: 3 });
+    const err = await rejection(ask(track(createLlmClient({ provider: 'sim', baseUrl: fx.sim.url }))));
     assert.ok(err instanceof HttpStatusError);
     assert.equal(err.status, 429);
     assert.equal(err.retryAfter, 3000);
@@ -120,8 +96,8 @@ describe('error surfaces', () => {
   });
 
   test('HF model loading → 503 HttpStatusError with estimated_time as retryAfter', async () => {
-    sim.setMode({ mode: 'loading', retry_after_s: 12 });
-    const err = await rejection(ask(track(new HfInferenceClient({ baseUrl: sim.url, model: 'org/m' }))));
+    fx.sim.setMode({ mode: 'loading', retry_after_s: 12 });
+    const err = await rejection(ask(track(new HfInferenceClient({ baseUrl: fx.sim.url, model: 'org/m' }))));
     assert.ok(err instanceof HttpStatusError);
     assert.equal(err.status, 503);
     assert.equal(err.retryAfter, 12_000);
@@ -129,44 +105,44 @@ describe('error surfaces', () => {
   });
 
   test('5xx → HttpStatusError, a failure', async () => {
-    sim.setMode({ mode: 'error', status: 502 });
-    const err = await rejection(ask(track(createLlmClient({ provider: 'sim', baseUrl: sim.url }))));
+    fx.sim.setMode({ mode: 'error', status: 502 });
+    const err = await rejection(ask(track(createLlmClient({ provider: 'sim', baseUrl: fx.sim.url }))));
     assert.ok(err instanceof HttpStatusError);
     assert.equal(err.status, 502);
     assert.ok(isHttpFailure(err));
   });
 
   test('abort cancels a hanging request promptly and the sim sees the client leave', async () => {
-    sim.setMode({ mode: 'hang' });
-    const client = track(createLlmClient({ provider: 'sim', baseUrl: sim.url }));
+    fx.sim.setMode({ mode: 'hang' });
+    const client = track(createLlmClient({ provider: 'sim', baseUrl: fx.sim.url }));
     const controller = new AbortController();
     const pending = ask(client, controller.signal);
-    await until(() => sim.stats().by_outcome.hang === 1, 'the request to hang');
+    await until(() => fx.sim.stats().by_outcome.hang === 1, 'the request to hang');
     const started = performance.now();
     controller.abort();
     const err = await rejection(pending);
     assert.ok(performance.now() - started < 2000, 'abort took too long');
     assert.equal(err.name, 'AbortError');
     assert.equal(classifyError(err).reason, 'aborted');
-    await until(() => sim.stats().in_flight === 0, 'the sim to release the request');
+    await until(() => fx.sim.stats().in_flight === 0, 'the sim to release the request');
   });
 
   test("the abort's reason surfaces (e.g. a policy's timeout) and a pre-aborted call sends nothing", async () => {
-    sim.setMode({ mode: 'hang' });
-    const client = track(createLlmClient({ provider: 'sim', baseUrl: sim.url }));
+    fx.sim.setMode({ mode: 'hang' });
+    const client = track(createLlmClient({ provider: 'sim', baseUrl: fx.sim.url }));
     const err = await rejection(ask(client, AbortSignal.timeout(50)));
     assert.equal(err.name, 'TimeoutError');
     assert.ok(isHttpFailure(err));
-    const before = sim.stats().requests;
+    const before = fx.sim.stats().requests;
     const aborted = new AbortController();
     aborted.abort();
     assert.equal((await rejection(ask(client, aborted.signal))).name, 'AbortError');
-    assert.equal(sim.stats().requests, before);
+    assert.equal(fx.sim.stats().requests, before);
   });
 
   test('refuse → connection error classified as a failure', async () => {
-    sim.setMode({ mode: 'refuse' });
-    const err = await rejection(ask(track(createLlmClient({ provider: 'sim', baseUrl: sim.url }))));
+    fx.sim.setMode({ mode: 'refuse' });
+    const err = await rejection(ask(track(createLlmClient({ provider: 'sim', baseUrl: fx.sim.url }))));
     assert.equal(classifyError(err).reason, 'connection_reset');
     assert.ok(isHttpFailure(err));
   });
@@ -300,16 +276,16 @@ describe('against a raw server: headers, garbage bodies, secrets', () => {
   });
 
   test('the sim in filtered mode sends a content-filter refusal in both wire formats', async () => {
-    sim.setMode({ mode: 'filtered' });
+    fx.sim.setMode({ mode: 'filtered' });
     for (const c of [
-      track(createLlmClient({ provider: 'sim', baseUrl: sim.url })),
-      track(new HfInferenceClient({ baseUrl: sim.url, model: 'tripswitch-sim-1' })),
+      track(createLlmClient({ provider: 'sim', baseUrl: fx.sim.url })),
+      track(new HfInferenceClient({ baseUrl: fx.sim.url, model: 'tripswitch-sim-1' })),
     ]) {
       const answer = await ask(c);
       assert.equal(answer.refused, true);
       assert.match(answer.text, /declined/);
     }
-    assert.equal(sim.stats().by_outcome.filtered, 2);
+    assert.equal(fx.sim.stats().by_outcome.filtered, 2);
   });
 
   test('a redirect is not followed: it is an LlmResponseError', async () => {
@@ -369,7 +345,7 @@ describe('configuration', () => {
   });
 
   test('sim base URL: root or /v1 both reach the sim', async () => {
-    for (const baseUrl of [sim.url, `${sim.url}/`, `${sim.url}/v1`]) {
+    for (const baseUrl of [fx.sim.url, `${fx.sim.url}/`, `${fx.sim.url}/v1`]) {
       const answer = await ask(track(createLlmClient({ provider: 'sim', baseUrl })));
       assert.match(answer.text, /Prodigal/);
     }

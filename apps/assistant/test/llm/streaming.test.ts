@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, test } from 'node:test';
 import { HttpStatusError } from 'tripswitch/http';
 import { MAX_EVENT_CHARS } from '../../src/adapters/llm/http.js';
 import {
@@ -18,7 +17,7 @@ import {
   type Passage,
 } from '../../src/adapters/llm/index.js';
 import { STALL_TOKENS } from '../../src/sim/modes.js';
-import { type SimServer, startSim } from '../../src/sim/server.js';
+import { until, useSimForClients } from '../helpers/llm-fixture.js';
 
 const passages: Passage[] = [
   {
@@ -30,12 +29,8 @@ const passages: Passage[] = [
 ];
 const question = 'What did the father do when the son returned?';
 
-let sim: SimServer;
-const clients: LlmClient[] = [];
-function track<T extends LlmClient>(c: T): T {
-  clients.push(c);
-  return c;
-}
+const fx = useSimForClients();
+const track = <T extends LlmClient>(c: T): T => fx.track(c);
 
 async function collect(
   iter: AsyncIterable<LlmStreamPart>,
@@ -47,14 +42,6 @@ async function collect(
     else done = part;
   }
   return done ? { tokens, done } : { tokens };
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if (check()) return;
-    await sleep(10);
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 const streamOf = (c: LlmClient, signal = new AbortController().signal) => {
@@ -81,25 +68,13 @@ async function rawServer(write: (res: ServerResponse) => void) {
 }
 const sse = (res: ServerResponse) => res.writeHead(200, { 'content-type': 'text/event-stream' });
 
-before(async () => {
-  sim = await startSim();
-});
-after(async () => {
-  await Promise.all(clients.map((c) => c.close?.()));
-  await sim.close();
-});
-beforeEach(() => {
-  sim.setMode({ mode: 'healthy' });
-  sim.resetStats();
-});
-
 describe('streamed answers from the sim', () => {
   for (const provider of ['sim', 'hf-inference'] as const) {
     test(`${provider}: tokens arrive one by one and join to the non-streamed answer`, async () => {
       const client = track(
         provider === 'sim'
-          ? createLlmClient({ provider, baseUrl: sim.url })
-          : new HfInferenceClient({ baseUrl: sim.url, model: 'org/model' }),
+          ? createLlmClient({ provider, baseUrl: fx.sim.url })
+          : new HfInferenceClient({ baseUrl: fx.sim.url, model: 'org/model' }),
       );
       const whole = await client.complete({ question, passages, signal: new AbortController().signal });
       const { tokens, done } = await collect(streamOf(client));
@@ -108,13 +83,13 @@ describe('streamed answers from the sim', () => {
       assert.ok(done?.type === 'done');
       assert.equal(done.answer.text, whole.text);
       assert.equal(done.answer.finishReason, 'stop');
-      assert.equal(sim.stats().streamed, 1);
+      assert.equal(fx.sim.stats().streamed, 1);
     });
   }
 
   test('a 503 before the first token throws the HTTP error from the first next()', async () => {
-    sim.setMode({ mode: 'error', status: 503 });
-    const client = track(createLlmClient({ provider: 'sim', baseUrl: sim.url }));
+    fx.sim.setMode({ mode: 'error', status: 503 });
+    const client = track(createLlmClient({ provider: 'sim', baseUrl: fx.sim.url }));
     await assert.rejects(
       collect(streamOf(client)),
       (err: unknown) => err instanceof HttpStatusError && err.status === 503,
@@ -122,19 +97,19 @@ describe('streamed answers from the sim', () => {
   });
 
   test('leaving the loop after the first token closes the upstream socket', async () => {
-    sim.setMode({ mode: 'drip', latency_ms: 50 });
-    const client = track(createLlmClient({ provider: 'sim', baseUrl: sim.url }));
+    fx.sim.setMode({ mode: 'drip', latency_ms: 50 });
+    const client = track(createLlmClient({ provider: 'sim', baseUrl: fx.sim.url }));
     for await (const part of streamOf(client)) {
       assert.equal(part.type, 'token');
       break;
     }
-    await until(() => sim.stats().in_flight === 0, 'the sim to see the client leave');
-    assert.equal(sim.stats().by_outcome.aborted, 1);
+    await until(() => fx.sim.stats().in_flight === 0, 'the sim to see the client leave');
+    assert.equal(fx.sim.stats().by_outcome.aborted, 1);
   });
 
   test('aborting the signal during a stall rejects the iterator and frees the upstream socket', async () => {
-    sim.setMode({ mode: 'stall' });
-    const client = track(new OpenAiClient({ baseUrl: `${sim.url}/v1`, model: 'm' }));
+    fx.sim.setMode({ mode: 'stall' });
+    const client = track(new OpenAiClient({ baseUrl: `${fx.sim.url}/v1`, model: 'm' }));
     const controller = new AbortController();
     const seen: string[] = [];
     const run = (async () => {
@@ -145,7 +120,7 @@ describe('streamed answers from the sim', () => {
     await until(() => seen.length === STALL_TOKENS, 'the tokens before the stall');
     controller.abort();
     await assert.rejects(run, (err: Error) => err.name === 'AbortError');
-    await until(() => sim.stats().in_flight === 0, 'the stalled request to be released');
+    await until(() => fx.sim.stats().in_flight === 0, 'the stalled request to be released');
   });
 });
 
@@ -256,11 +231,11 @@ describe('broken streams are upstream failures (LlmResponseError, a 502 to the c
 describe('streamed refusals are answers, not faults', () => {
   for (const provider of ['sim', 'hf-inference'] as const) {
     test(`${provider}: a content-filter stream ends in a refused done with no tokens`, async () => {
-      sim.setMode({ mode: 'filtered' });
+      fx.sim.setMode({ mode: 'filtered' });
       const client = track(
         provider === 'sim'
-          ? createLlmClient({ provider, baseUrl: sim.url })
-          : new HfInferenceClient({ baseUrl: sim.url, model: 'org/model' }),
+          ? createLlmClient({ provider, baseUrl: fx.sim.url })
+          : new HfInferenceClient({ baseUrl: fx.sim.url, model: 'org/model' }),
       );
       const { tokens, done } = await collect(streamOf(client));
       assert.deepEqual(tokens, []);
