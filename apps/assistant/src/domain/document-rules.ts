@@ -1,5 +1,6 @@
 // What every document store enforces the same way: input limits and the excerpt's shape. Bad input is a
 // DomainValidationError/DomainTypeError (HTTP 400), never a 500.
+import type { StoredDocument } from './storage.js';
 import { codePointLength, DomainTypeError, DomainValidationError } from './text.js';
 
 export const DOCUMENT_LIMITS = Object.freeze({ titleMaxChars: 300, contentMaxChars: 200_000 });
@@ -54,4 +55,20 @@ export function clip(text: string, max: number): string {
   const cut = clean.slice(0, max - 1);
   const space = cut.lastIndexOf(' ');
   return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s…]+$/, '')}…`;
+}
+
+/** A stored document row (`created_at` in epoch ms) as the domain's StoredDocument; `size` in code points. */
+export function toStoredDocument(r: {
+  id: string;
+  title: string;
+  content: string;
+  created_at: number;
+}): StoredDocument {
+  return {
+    id: r.id,
+    title: r.title,
+    content: r.content,
+    createdAt: r.created_at,
+    size: codePointLength(r.content),
+  };
 }

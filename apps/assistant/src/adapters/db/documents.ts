@@ -7,6 +7,7 @@ import {
   requireLimit,
   requireOffset,
   requireText,
+  toStoredDocument,
 } from '../../domain/document-rules.js';
 import { PASSAGE_MAX_CHARS } from '../../domain/search/passages.js';
 import type { DocumentInput, DocumentSummary, Passage, StoredDocument } from '../../domain/storage.js';
@@ -109,13 +110,7 @@ export class DocumentRepository {
   getDocument(userId: string, id: string): StoredDocument | null {
     const r = this.#get.get(userId, id);
     if (!r) return null;
-    return {
-      id: r.id,
-      title: r.title,
-      content: r.content,
-      createdAt: r.created_at,
-      size: codePointLength(r.content),
-    };
+    return toStoredDocument(r);
   }
 
   /** True when the caller's document existed and was deleted. */

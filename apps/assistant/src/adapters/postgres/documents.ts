@@ -12,6 +12,7 @@ import {
   requireLimit,
   requireOffset,
   requireText,
+  toStoredDocument,
 } from '../../domain/document-rules.js';
 import { queryTerms, termsOf } from '../../domain/search/text.js';
 import type {
@@ -148,13 +149,7 @@ export class PgDocumentStore implements DocumentStore {
     });
     const r = rows[0];
     if (!r) return null;
-    return {
-      id: r.id,
-      title: r.title,
-      content: r.content,
-      createdAt: r.created_at,
-      size: codePointLength(r.content),
-    };
+    return toStoredDocument(r);
   }
 
   async deleteDocument(userId: string, id: string): Promise<boolean> {
