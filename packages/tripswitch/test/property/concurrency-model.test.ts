@@ -29,89 +29,18 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import type { CircuitBreaker as Breaker, CircuitBreakerOptions, Permit, StreamIterator } from 'tripswitch';
+import { FakeTime, flush } from '../helpers/fake-time.js';
 
 // ---------------------------------------------------------------- simulated time
 
-/** The fake monotonic time (ms): what `performance.now()` returns while this file runs. */
-let mono = 1_000;
-Object.defineProperty(performance, 'now', { value: () => mono, configurable: true, writable: true });
+const fake = new FakeTime();
+fake.patchPerformanceNow(); // for the whole file: before the breaker module loads (see above)
 
 const { CircuitBreaker, CircuitOpenError, TimeoutError, StreamAbandonedError, neverAbortedSignal } =
   await import('tripswitch');
 const { monotonicClock } = await import('../../src/core/types.js');
 /** The default clock's offset from `performance.now()`: a whole number, see above. */
 const MONO_EPOCH = monotonicClock.now() - performance.now();
-
-interface FakeTimer {
-  due: number;
-  seq: number;
-  fn: () => void;
-  refed: boolean;
-  done: boolean;
-}
-
-/** `setTimeout` replaced by timers that fire only when the test advances `mono` past them. */
-class FakeTimers {
-  readonly timers: FakeTimer[] = [];
-  #seq = 0;
-  #saved: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout } | undefined;
-
-  install(): void {
-    this.#saved = { setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout };
-    const fake = (fn: () => void, ms?: number) => {
-      const t: FakeTimer = {
-        due: mono + Math.max(1, ms ?? 1),
-        seq: this.#seq++,
-        fn,
-        refed: true,
-        done: false,
-      };
-      this.timers.push(t);
-      const handle = {
-        ref: () => {
-          t.refed = true;
-          return handle;
-        },
-        unref: () => {
-          t.refed = false;
-          return handle;
-        },
-        hasRef: () => t.refed,
-        [Symbol.toPrimitive]: () => t.seq,
-        _fake: t,
-      };
-      return handle;
-    };
-    globalThis.setTimeout = fake as unknown as typeof setTimeout;
-    globalThis.clearTimeout = ((h: { _fake?: FakeTimer } | undefined) => {
-      if (h?._fake) h._fake.done = true;
-    }) as typeof clearTimeout;
-  }
-
-  uninstall(): void {
-    if (this.#saved === undefined) return;
-    globalThis.setTimeout = this.#saved.setTimeout;
-    globalThis.clearTimeout = this.#saved.clearTimeout;
-    this.#saved = undefined;
-  }
-
-  /** The next timer due at or before `limit`, earliest first (creation order among equals). */
-  next(limit: number): FakeTimer | undefined {
-    let best: FakeTimer | undefined;
-    for (const t of this.timers) {
-      if (t.done || t.due > limit) continue;
-      if (best === undefined || t.due < best.due || (t.due === best.due && t.seq < best.seq)) best = t;
-    }
-    return best;
-  }
-
-  pendingRefed(): number {
-    return this.timers.filter((t) => !t.done && t.refed).length;
-  }
-}
-
-// Real setImmediate: lets every promise chain and the deadline queues' end-of-turn checks run.
-const flush = () => new Promise<void>((r) => setImmediate(r));
 
 // ---------------------------------------------------------------- configuration and operations
 
@@ -647,19 +576,18 @@ interface Variant {
 }
 
 async function run(config: Config, steps: Array<{ op: Op; look: boolean }>, variant: Variant): Promise<void> {
-  const timers = new FakeTimers();
   const realDateNow = Date.now;
   let wallOffset = 0;
   const WALL0 = 1_800_000_000_000;
-  const injected = variant.origin === undefined ? undefined : { now: () => variant.origin! + mono };
-  const clockNow = () => (injected ? injected.now() : MONO_EPOCH + mono);
+  const injected = variant.origin === undefined ? undefined : { now: () => variant.origin! + fake.now };
+  const clockNow = () => (injected ? injected.now() : MONO_EPOCH + fake.now);
   const time: Time = {
     now: clockNow,
-    // Reported times: the injected clock, else Date.now (here WALL0 + mono + the system clock's steps).
+    // Reported times: the injected clock, else Date.now (here WALL0 + fake.now + the system clock's steps).
     wallAt: (t) => (injected ? t : WALL0 + (t - MONO_EPOCH) + wallOffset),
   };
-  timers.install();
-  Date.now = () => WALL0 + mono + wallOffset;
+  fake.install();
+  Date.now = () => WALL0 + fake.now + wallOffset;
   try {
     const options: CircuitBreakerOptions = {
       halfOpenMaxCalls: config.halfOpenMaxCalls,
@@ -772,18 +700,7 @@ async function run(config: Config, steps: Array<{ op: Op; look: boolean }>, vari
       return call;
     };
 
-    const advance = async (ms: number) => {
-      const target = mono + ms;
-      for (;;) {
-        const t = timers.next(target);
-        if (t === undefined) break;
-        t.done = true;
-        mono = t.due;
-        t.fn();
-        await flush();
-      }
-      mono = target;
-    };
+    const advance = (ms: number) => fake.advance(ms);
 
     for (const [i, { op, look }] of steps.entries()) {
       const where = () => `[${variant.label}] step ${i} ${JSON.stringify(op)}`;
@@ -916,12 +833,12 @@ async function run(config: Config, steps: Array<{ op: Op; look: boolean }>, vari
     await flush();
     await flush();
     assert.equal(
-      timers.pendingRefed(),
+      fake.refedTimers(),
       0,
       `[${variant.label}] a ref'ed timer is left after the last call settled`,
     );
   } finally {
-    timers.uninstall();
+    fake.uninstall();
     Date.now = realDateNow;
   }
 }
