@@ -5,3 +5,9 @@ export class StoreUnavailableError extends Error {
     super(`tripswitch/redis: ${message}`, options);
   }
 }
+
+/**
+ * Internal: the command was sent but no reply came in time (or the connection failed under it), so it may
+ * have run in Redis. A lease request in this state must not count as granted.
+ */
+export class CommandOutcomeUnknown extends StoreUnavailableError {}

@@ -9,7 +9,7 @@ import type {
   TransitionCause,
 } from '../core/store.js';
 import type { CircuitState } from '../core/types.js';
-import { StoreUnavailableError } from './errors.js';
+import { CommandOutcomeUnknown, StoreUnavailableError } from './errors.js';
 import { type BreakerKeys, breakerKeys, type NamespaceKeys } from './keys.js';
 import type { ResolvedRedisStoreOptions } from './options.js';
 import { type LuaScript, scripts } from './scripts.js';
@@ -218,7 +218,12 @@ export class RedisLink implements StoreLink {
         return localLease;
       }
       return null; // OPEN for a few more ms on the server's clock
-    }).catch(() => localLease);
+    }).catch((err: unknown) =>
+      // Sent but unanswered: Redis may have granted the slot to us (we hand a late grant back) or to
+      // nobody yet, and another instance may take it next; probing now could make two probes. This call
+      // is rejected; the store is degraded now, so the next call probes on local state.
+      err instanceof CommandOutcomeUnknown ? null : localLease,
+    );
   }
 
   close(): Promise<void> {

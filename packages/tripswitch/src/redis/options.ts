@@ -22,7 +22,10 @@ export interface RedisStoreOptions {
    * lives in one slot). Default 'tripswitch'. Keys look like `{tripswitch}:b:<name>:state`.
    */
   prefix?: string;
-  /** ms each of our commands may take before Redis counts as unreachable. Default 500. */
+  /**
+   * ms each of our commands may take before Redis counts as unreachable (a reply already received when the
+   * deadline fires, e.g. after a stall of this process, still counts as in time). Default 500.
+   */
   commandTimeout?: number;
   /**
    * ms between backstop checks of the namespace version (one HMGET per store; the changed breakers are

@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { StoreUnavailableError } from './errors.js';
+import { CommandOutcomeUnknown, StoreUnavailableError } from './errors.js';
 import type { LuaScript } from './scripts.js';
 import { parseReply, type ScriptReply } from './snapshot.js';
 
@@ -35,7 +35,10 @@ export class CommandRunner {
     return this.call(script.name, (client) => script.run(client, keys, args).then(parseReply), onLate);
   }
 
-  /** Run any command (or script) under the same rules: a ready connection, `timeoutMs` at most. */
+  /**
+   * Run any command (or script) under the same rules: a ready connection, `timeoutMs` at most. A failure
+   * once the command was handed to the connection is a `CommandOutcomeUnknown`: it may have run in Redis.
+   */
   async call<T>(
     name: string,
     work: (client: Redis | Cluster) => Promise<T>,
@@ -44,31 +47,43 @@ export class CommandRunner {
     const started = Date.now();
     if (this.client.status !== 'ready') await this.firstConnection();
     const left = Math.max(1, this.timeoutMs - (Date.now() - started));
+    let answered = false;
     let timedOut = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let recheck: ReturnType<typeof setImmediate> | undefined;
     const running = work(this.client);
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        timedOut = true;
-        reject(new StoreUnavailableError(`${name} timed out after ${this.timeoutMs} ms`));
+        // After a stall of this process (busy or starved event loop, GC pause) the timers run before the
+        // sockets are read: a reply that arrived in time may be waiting unread. Let one poll phase read
+        // it before the command counts as unanswered (a stall of ours is not an unreachable Redis).
+        recheck = setImmediate(() => {
+          if (answered) return;
+          timedOut = true;
+          reject(new CommandOutcomeUnknown(`${name} timed out after ${this.timeoutMs} ms`));
+        });
       }, left);
     });
     // A reply after the deadline goes to onLate; an error after it is of no interest to anyone.
     running.then(
       (reply) => {
+        answered = true;
         if (timedOut) onLate?.(reply);
       },
-      () => {},
+      () => {
+        answered = true;
+      },
     );
     try {
       return await Promise.race([running, deadline]);
     } catch (err) {
       if (err instanceof StoreUnavailableError) throw err;
-      throw new StoreUnavailableError(`${name} failed: ${(err as Error)?.message ?? String(err)}`, {
+      throw new CommandOutcomeUnknown(`${name} failed: ${(err as Error)?.message ?? String(err)}`, {
         cause: err,
       });
     } finally {
       clearTimeout(timer);
+      if (recheck !== undefined) clearImmediate(recheck);
     }
   }
 
