@@ -17,6 +17,7 @@ import {
   LlmResponseError,
   type LlmStreamPart,
 } from './llm.js';
+import type { AdmissionDecision, ModelCallEnd, ModelCallStart, ModelCallTracer } from './model-tracing.js';
 import type { ModelGate } from './types.js';
 
 export interface LlmBreakerSettings {
@@ -149,10 +150,17 @@ export class LlmGateway implements ModelPort {
   readonly breaker: CircuitBreaker;
   readonly #policy: Policy;
   readonly #client: LlmClient;
+  readonly #tracer: ModelCallTracer | undefined;
 
-  constructor(client: LlmClient, breaker: CircuitBreaker, options: { maxConcurrent: number }) {
+  /** `tracer`: one trace per model call (OpenTelemetry spans when configured); none by default. */
+  constructor(
+    client: LlmClient,
+    breaker: CircuitBreaker,
+    options: { maxConcurrent: number; tracer?: ModelCallTracer | undefined },
+  ) {
     this.#client = client;
     this.breaker = breaker;
+    this.#tracer = options.tracer;
     const retryPolicy = retry({
       maxAttempts: 2,
       backoff: { initial: 200, max: 2_000, jitter: 'full' },
@@ -189,9 +197,12 @@ export class LlmGateway implements ModelPort {
   }
 
   async complete(request: Omit<LlmRequest, 'signal'>, signal?: AbortSignal): Promise<LlmAnswer> {
+    const trace = this.#tracer?.start(this.#callStart('complete'));
     let upstream: unknown;
+    let attempts = 0;
     try {
-      return await this.#policy.execute(async ({ signal: callSignal }) => {
+      const answer = await this.#policy.execute(async ({ signal: callSignal }) => {
+        attempts++;
         try {
           return await this.#client.complete({ ...request, signal: callSignal });
         } catch (err) {
@@ -199,12 +210,27 @@ export class LlmGateway implements ModelPort {
           throw err;
         }
       }, signal);
+      trace?.end(answeredCall(answer, attempts, this.breaker.state));
+      return answer;
     } catch (err) {
       // A retry that ran into the circuit its own failed attempt just opened reports that attempt's
       // error (e.g. model_loading), not the CircuitOpenError.
-      if (err instanceof CircuitOpenError && upstream !== undefined) throw upstream;
-      throw err;
+      const reported = err instanceof CircuitOpenError && upstream !== undefined ? upstream : err;
+      trace?.end(failedCall(reported, attempts, signal?.aborted === true, this.breaker.state));
+      throw reported;
     }
+  }
+
+  #callStart(operation: ModelCallStart['operation']): ModelCallStart {
+    const client = this.#client;
+    const { name, state } = this.breaker;
+    return {
+      operation,
+      provider: client.provider,
+      model: client.model,
+      breakerName: name,
+      breakerState: state,
+    };
   }
 
   /**
@@ -291,4 +317,68 @@ export class LlmGateway implements ModelPort {
   async close(): Promise<void> {
     await this.#client.close?.();
   }
+}
+
+// What a traced model call reports when it ends (domain/model-tracing.ts), in the breaker's own terms.
+
+function answeredCall(answer: LlmAnswer, attempts: number, breakerState: string): ModelCallEnd {
+  return {
+    decision: 'admitted',
+    outcome: 'success',
+    attempts,
+    breakerState,
+    responseModel: answer.model,
+    usage: answer.usage,
+    finishReason: answer.finishReason,
+    refused: answer.refused === true,
+  };
+}
+
+/**
+ * `err` is the error the caller sees; `attempts` how many requests reached the model. The outcome follows the
+ * breaker's own rule: the caller's abort and policy rejections never count, `isUpstreamFailure` decides the rest.
+ */
+function failedCall(
+  err: unknown,
+  attempts: number,
+  callerAborted: boolean,
+  breakerState: string,
+): ModelCallEnd {
+  const open = err instanceof CircuitOpenError;
+  const full = err instanceof BulkheadRejectedError;
+  let decision: AdmissionDecision = 'admitted';
+  if (attempts === 0) {
+    if (open) {
+      decision =
+        err.state === 'half-open'
+          ? 'rejected_half_open'
+          : err.state === 'isolated'
+            ? 'rejected_isolated'
+            : 'rejected_open';
+    } else decision = full ? 'rejected_bulkhead' : 'cancelled';
+  }
+  const timedOut = err instanceof TimeoutError;
+  return {
+    decision,
+    outcome:
+      open || full
+        ? 'rejected'
+        : callerAborted
+          ? 'ignored'
+          : timedOut
+            ? 'timeout'
+            : isUpstreamFailure(err)
+              ? 'failure'
+              : 'ignored',
+    attempts,
+    breakerState,
+    fallbackReason: fallbackReasonOf(err),
+    errorType: open
+      ? 'circuit_open'
+      : full
+        ? 'bulkhead_full'
+        : timedOut
+          ? 'timeout'
+          : classifyError(err).reason,
+  };
 }
