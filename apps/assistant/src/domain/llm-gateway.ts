@@ -243,7 +243,18 @@ export class LlmGateway implements ModelPort {
    * No retry and no bulkhead: a stream that has sent tokens cannot be replayed, and its duration is the
    * user's reading pace, not load.
    */
-  async *stream(
+  stream(
+    request: Omit<LlmRequest, 'signal'>,
+    signal: AbortSignal | undefined,
+    timing: StreamTiming,
+  ): AsyncGenerator<LlmStreamPart, void, undefined> {
+    const parts = this.#stream(request, signal, timing);
+    // A client without streams is answered by complete(), which traces itself.
+    if (this.#tracer === undefined || !this.#client.stream) return parts;
+    return tracedStream(parts, this.#tracer, () => this.#callStart('stream'), this.breaker, signal);
+  }
+
+  async *#stream(
     request: Omit<LlmRequest, 'signal'>,
     signal: AbortSignal | undefined,
     timing: StreamTiming,
@@ -320,6 +331,51 @@ export class LlmGateway implements ModelPort {
 }
 
 // What a traced model call reports when it ends (domain/model-tracing.ts), in the breaker's own terms.
+
+/**
+ * A streamed call's trace around its parts: started at the first read (when the breaker admits or rejects it),
+ * ended by `done` (success), by the error that ends the stream, or — when the consumer stops reading — as an
+ * ignored call. A stream is one attempt (no retry).
+ */
+async function* tracedStream(
+  parts: AsyncGenerator<LlmStreamPart, void, undefined>,
+  tracer: ModelCallTracer,
+  start: () => ModelCallStart,
+  breaker: CircuitBreaker,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<LlmStreamPart, void, undefined> {
+  const trace = tracer.start(start());
+  let tokens = 0;
+  let ended = false;
+  try {
+    for await (const part of parts) {
+      if (part.type === 'token') tokens++;
+      else {
+        ended = true;
+        trace.end({ ...answeredCall(part.answer, 1, breaker.state), tokensStreamed: tokens });
+      }
+      yield part;
+    }
+  } catch (err) {
+    ended = true;
+    const attempts = err instanceof CircuitOpenError ? 0 : 1;
+    trace.end({
+      ...failedCall(err, attempts, signal?.aborted === true, breaker.state),
+      tokensStreamed: tokens,
+    });
+    throw err;
+  } finally {
+    if (!ended) {
+      trace.end({
+        decision: 'admitted',
+        outcome: 'ignored',
+        attempts: 1,
+        breakerState: breaker.state,
+        tokensStreamed: tokens,
+      });
+    }
+  }
+}
 
 function answeredCall(answer: LlmAnswer, attempts: number, breakerState: string): ModelCallEnd {
   return {
