@@ -371,6 +371,7 @@ async function* tracedStream(
         outcome: 'ignored',
         attempts: 1,
         breakerState: breaker.state,
+        errorType: 'cancelled',
         tokensStreamed: tokens,
       });
     }

@@ -52,7 +52,8 @@ export interface ModelCallEnd {
   readonly fallbackReason?: string;
   /**
    * On failure or rejection: a low-cardinality error class — `circuit_open`, `bulkhead_full`, `timeout`, or the
-   * `tripswitch/http` classification reason (`server_error`, `rate_limited`, `client_error`, `aborted`, …).
+   * `tripswitch/http` classification reason (`server_error`, `rate_limited`, `client_error`, `aborted`, …);
+   * `cancelled` when the consumer of a stream stopped reading.
    */
   readonly errorType?: string;
   /** On success: who answered, token counts if the provider reported them, why generation stopped. */
