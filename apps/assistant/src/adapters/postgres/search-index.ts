@@ -143,17 +143,17 @@ interface CandidateRow extends PostingRow {
 }
 
 /**
- * Every passage of the user holding one of the terms, with the counts of those terms and the user's
- * statistics, in one statement (one snapshot). The GIN index is searched with the user id and the terms
+ * Every passage of the user holding one of the terms, with the counts of those terms (looked up by
+ * position in the passage's term array) and the user's statistics, in one statement (one snapshot). The GIN index is searched with the user id and the terms
  * together; other users' rows are never read.
  */
 const CANDIDATES_SQL = `
   SELECT s.passages AS stat_passages, s.total_length AS stat_length,
-         p.seq AS passage, p.doc_seq::text AS document, p.length, t.term, t.tf
+         p.seq AS passage, p.doc_seq::text AS document, p.length, q.term, p.counts[q.i] AS tf
   FROM search_stats s
   JOIN passages p ON p.user_id = s.user_id
-  CROSS JOIN LATERAL unnest(p.terms, p.counts) AS t(term, tf)
-  WHERE s.user_id = $1 AND p.user_id = $1 AND p.search @@ $2::tsquery AND t.term = ANY($3::text[])`;
+  CROSS JOIN LATERAL (SELECT term, array_position(p.terms, term) AS i FROM unnest($3::text[]) AS term) AS q
+  WHERE s.user_id = $1 AND p.user_id = $1 AND p.search @@ $2::tsquery AND q.i IS NOT NULL`;
 
 /** The user's relevant passages for the (already folded) `terms`, best first, one per document. */
 export async function searchPassages(
