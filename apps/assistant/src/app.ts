@@ -100,6 +100,23 @@ function configuredSecrets(config: Config, entries: ReadonlyArray<{ token: strin
   return secrets.filter((s): s is string => s !== undefined && s !== '');
 }
 
+/**
+ * The model breakers' settings from the configuration (BREAKER_*, LLM_TIMEOUT_MS and, for streamed calls,
+ * LLM_FIRST_TOKEN_TIMEOUT_MS / LLM_STREAM_IDLE_TIMEOUT_MS); `name` is the primary's breaker, the secondary
+ * model's breaker takes the same settings under LLM_FALLBACK_BREAKER.
+ */
+export function llmBreakerSettings(config: Config): LlmBreakerSettings {
+  return {
+    name: LLM_BREAKER,
+    failMax: config.breaker.failMax,
+    openMs: config.breaker.openMs,
+    failWindowMs: config.breaker.failWindowMs,
+    timeoutMs: config.llm.timeoutMs,
+    firstTokenMs: config.llm.firstTokenTimeoutMs,
+    idleMs: config.llm.streamIdleTimeoutMs,
+  };
+}
+
 /** The composition root: builds every part of the service from its configuration. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const tokens = resolveTokens(config.tokens);
@@ -128,13 +145,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     : undefined;
   const tracer = telemetry?.tracer;
   const client = options.llmClient ?? clientFor(config.llm);
-  const settings: LlmBreakerSettings = {
-    name: LLM_BREAKER,
-    failMax: config.breaker.failMax,
-    openMs: config.breaker.openMs,
-    failWindowMs: config.breaker.failWindowMs,
-    timeoutMs: config.llm.timeoutMs,
-  };
+  const settings = llmBreakerSettings(config);
   const breaker = registry.get(LLM_BREAKER, {
     ...llmBreakerOptions(settings),
     listeners: [loggingListener(logger)],
@@ -186,7 +197,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     queue,
     onAnswer: (level, reason) => metrics.answered(level, reason),
     defaultRetryAfterMs: config.breaker.openMs,
-    streamTiming: { firstTokenMs: config.llm.firstTokenTimeoutMs, idleMs: config.llm.streamIdleTimeoutMs },
     staleTtlMs: config.cache.staleTtlMs,
   });
 

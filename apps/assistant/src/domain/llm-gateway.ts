@@ -26,10 +26,18 @@ export interface LlmBreakerSettings {
   failMax: number;
   openMs: number;
   failWindowMs: number;
+  /** ms per non-streamed call (LLM_TIMEOUT_MS). */
   timeoutMs: number;
+  /** ms a streamed call may wait for its first token (LLM_FIRST_TOKEN_TIMEOUT_MS). */
+  firstTokenMs: number;
+  /** ms a streamed call may stay silent between tokens (LLM_STREAM_IDLE_TIMEOUT_MS). */
+  idleMs: number;
 }
 
-/** Breaker options for a model provider: pybreaker-style trip rule, per-call timeout, HTTP classification. */
+/**
+ * Breaker options for a model provider: pybreaker-style trip rule, per-call timeout, the bounds of a
+ * streamed call (first token, idle gap: each a failure), HTTP classification.
+ */
 export function llmBreakerOptions(s: LlmBreakerSettings): CircuitBreakerOptions {
   return {
     name: s.name,
@@ -37,6 +45,7 @@ export function llmBreakerOptions(s: LlmBreakerSettings): CircuitBreakerOptions 
     openDuration: s.openMs,
     failWindow: s.failWindowMs,
     timeout: s.timeoutMs,
+    streamTimeout: { firstChunk: s.firstTokenMs, idle: s.idleMs },
     // A probe that hangs past twice the call timeout is written off, so HALF-OPEN never sticks.
     halfOpenTimeout: Math.max(s.timeoutMs * 2, 1000),
     include: [isUpstreamFailure],
@@ -62,12 +71,6 @@ export type FallbackReason =
 /** Upstream failures as the breaker counts them: HTTP classification plus malformed model output. */
 export function isUpstreamFailure(err: unknown): boolean {
   return err instanceof LlmResponseError || err instanceof TimeoutError || isHttpFailure(err);
-}
-
-/** Bounds of a streamed call (LLM_FIRST_TOKEN_TIMEOUT_MS, LLM_STREAM_IDLE_TIMEOUT_MS), in ms. */
-export interface StreamTiming {
-  firstTokenMs: number;
-  idleMs: number;
 }
 
 export function fallbackReasonOf(err: unknown): FallbackReason {
@@ -130,12 +133,12 @@ export interface ModelPort {
   /**
    * The answer as a stream of tokens, then `done`. Admission and failures before the first token throw
    * from the first `next()`, as `complete` would. Optional: a port without it is never streamed. As with
-   * `complete`, read `request.passages` only once the call is admitted.
+   * `complete`, read `request.passages` only once the call is admitted. The protection bounds the time to
+   * the first token and the gaps between tokens itself (its own configuration).
    */
   stream?(
     request: Omit<LlmRequest, 'signal'>,
-    signal: AbortSignal | undefined,
-    timing: StreamTiming,
+    signal?: AbortSignal,
   ): AsyncGenerator<LlmStreamPart, void, undefined>;
   close(): Promise<void>;
 }
@@ -234,21 +237,22 @@ export class LlmGateway implements ModelPort {
   }
 
   /**
-   * The model's answer streamed through the breaker (DESIGN.md 3.1). Admission as for `complete`: an open
-   * circuit, or HALF-OPEN with its probe slot taken, throws CircuitOpenError from the first `next()`. A
-   * probe stream holds its slot until it ends. The outcome is recorded when the stream ends: `done` is a
-   * success; an error, no first token within `firstTokenMs` or a gap over `idleMs` is a failure (the
-   * timeouts abort this call's own signal, which closes the upstream socket); the caller's abort or a
-   * consumer that stops reading is neither. Its result belongs to the breaker generation it started in.
-   * No retry and no bulkhead: a stream that has sent tokens cannot be replayed, and its duration is the
-   * user's reading pace, not load.
+   * The model's answer streamed through `breaker.stream()` (DESIGN.md 3.1). Admission as for `complete`: an
+   * open circuit, or HALF-OPEN with its probe slot taken, throws CircuitOpenError from the first `next()`.
+   * A probe stream holds its slot until it ends. The outcome is recorded when the stream ends, before its
+   * `done` part reaches the consumer: `done` is a success; an error (classified by `isUpstreamFailure`), a
+   * client stream that ends without `done`, no first token within the breaker's `streamTimeout.firstChunk`
+   * or a gap over `streamTimeout.idle` is a failure (the timeouts abort this call's own signal, which
+   * closes the upstream socket); the caller's abort or a consumer that stops reading is neither (and also
+   * closes the socket). Its result belongs to the breaker generation it started in. No retry and no
+   * bulkhead: a stream that has sent tokens cannot be replayed, and its duration is the user's reading
+   * pace, not load.
    */
   stream(
     request: Omit<LlmRequest, 'signal'>,
-    signal: AbortSignal | undefined,
-    timing: StreamTiming,
+    signal?: AbortSignal,
   ): AsyncGenerator<LlmStreamPart, void, undefined> {
-    const parts = this.#stream(request, signal, timing);
+    const parts = this.#stream(request, signal);
     // A client without streams is answered by complete(), which traces itself.
     if (this.#tracer === undefined || !this.#client.stream) return parts;
     return tracedStream(parts, this.#tracer, () => this.#callStart('stream'), this.breaker, signal);
@@ -256,8 +260,7 @@ export class LlmGateway implements ModelPort {
 
   async *#stream(
     request: Omit<LlmRequest, 'signal'>,
-    signal: AbortSignal | undefined,
-    timing: StreamTiming,
+    signal?: AbortSignal,
   ): AsyncGenerator<LlmStreamPart, void, undefined> {
     const client = this.#client;
     if (!client.stream) {
@@ -266,63 +269,29 @@ export class LlmGateway implements ModelPort {
       yield { type: 'done', answer };
       return;
     }
-    signal?.throwIfAborted();
-    const permit = await this.breaker.acquirePermit();
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let settled = false;
-    let timedOut: TimeoutError | undefined;
-    const parts = client.stream({ ...request, signal: controller.signal });
-    try {
-      let first = true;
-      for (;;) {
-        const ms = first ? timing.firstTokenMs : timing.idleMs;
-        const timer = setTimeout(() => {
-          timedOut = new TimeoutError(ms);
-          controller.abort(timedOut);
-        }, ms);
-        let step: IteratorResult<LlmStreamPart, void>;
-        try {
-          step = await parts.next();
-        } catch (err) {
-          settled = true;
-          if (timedOut) {
-            permit.failure(timedOut);
-            throw timedOut;
-          }
-          if (signal?.aborted) permit.cancel();
-          else if (isUpstreamFailure(err)) permit.failure(err);
-          else permit.cancel();
-          throw err;
-        } finally {
-          clearTimeout(timer);
-        }
-        if (step.done) {
-          // A client stream always ends with `done`; ending without it is the upstream cutting off.
-          settled = true;
-          const err = new LlmResponseError('model stream ended without an answer', { upstreamStatus: 200 });
-          permit.failure(err);
-          throw err;
-        }
-        first = false;
-        if (step.value.type === 'done') {
-          settled = true;
-          permit.success();
-          yield step.value;
+    const stream = client.stream.bind(client);
+    // The breaker sees the tokens; the stream it runs completes (a success) exactly when the client's
+    // stream hands over its `done`, so the outcome is recorded even if the consumer reads no further.
+    let answer: LlmAnswer | undefined;
+    const tokens = this.breaker.stream<LlmStreamPart>(async function* ({ signal: callSignal }) {
+      for await (const part of stream({ ...request, signal: callSignal })) {
+        if (part.type === 'done') {
+          answer = part.answer;
           return;
         }
-        yield step.value;
+        yield part;
       }
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      if (!settled) {
-        // The consumer stopped reading (client gone): neither outcome; close the upstream socket.
-        permit.cancel();
-        controller.abort(new Error('stream abandoned by its consumer'));
-        await parts.return(undefined).catch(() => {});
-      }
+      // A client stream always ends with `done`; ending without it is the upstream cutting off.
+      throw new LlmResponseError('model stream ended without an answer', { upstreamStatus: 200 });
+    }, signal);
+    // Leaving this loop early (the consumer stopped reading) returns `tokens`: neither outcome, and the
+    // call's signal is aborted, which closes the upstream socket.
+    for await (const part of tokens) yield part;
+    // Unreachable while `tokens` keeps its contract (it completes only after the client's `done`).
+    if (answer === undefined) {
+      throw new LlmResponseError('model stream ended without an answer', { upstreamStatus: 200 });
     }
+    yield { type: 'done', answer };
   }
 
   async close(): Promise<void> {
@@ -434,8 +403,10 @@ function failedCall(
       ? 'circuit_open'
       : full
         ? 'bulkhead_full'
-        : timedOut
-          ? 'timeout'
-          : classifyError(err).reason,
+        : callerAborted
+          ? 'cancelled'
+          : timedOut
+            ? 'timeout'
+            : classifyError(err).reason,
   };
 }

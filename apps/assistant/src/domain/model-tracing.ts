@@ -53,7 +53,7 @@ export interface ModelCallEnd {
   /**
    * On failure or rejection: a low-cardinality error class — `circuit_open`, `bulkhead_full`, `timeout`, or the
    * `tripswitch/http` classification reason (`server_error`, `rate_limited`, `client_error`, `aborted`, …);
-   * `cancelled` when the consumer of a stream stopped reading.
+   * `cancelled` when the caller gave up (its signal aborted, or it stopped reading a stream).
    */
   readonly errorType?: string;
   /** On success: who answered, token counts if the provider reported them, why generation stopped. */
