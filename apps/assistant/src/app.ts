@@ -76,10 +76,19 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** The secrets the service was configured with: API key, admin token, user tokens, Redis password. */
+/**
+ * The secrets the service was configured with: API keys, admin token, user tokens, Redis/PostgreSQL passwords,
+ * OTLP header values (OTEL_EXPORTER_OTLP_HEADERS usually carries the collector's credentials).
+ */
 function configuredSecrets(config: Config, entries: ReadonlyArray<{ token: string }>): string[] {
-  const secrets = [config.llm.apiKey, config.adminToken, ...entries.map((e) => e.token)];
-  for (const url of [config.redisUrl, config.databaseUrl]) {
+  const secrets = [
+    config.llm.apiKey,
+    config.llm.fallback?.apiKey,
+    config.adminToken,
+    ...entries.map((e) => e.token),
+    ...Object.values(config.otel?.headers ?? {}),
+  ];
+  for (const url of [config.redisUrl, config.databaseUrl, config.otel?.endpoint]) {
     if (!url) continue;
     try {
       const password = new URL(url).password;
@@ -89,6 +98,23 @@ function configuredSecrets(config: Config, entries: ReadonlyArray<{ token: strin
     }
   }
   return secrets.filter((s): s is string => s !== undefined && s !== '');
+}
+
+/**
+ * The model breakers' settings from the configuration (BREAKER_*, LLM_TIMEOUT_MS and, for streamed calls,
+ * LLM_FIRST_TOKEN_TIMEOUT_MS / LLM_STREAM_IDLE_TIMEOUT_MS); `name` is the primary's breaker, the secondary
+ * model's breaker takes the same settings under LLM_FALLBACK_BREAKER.
+ */
+export function llmBreakerSettings(config: Config): LlmBreakerSettings {
+  return {
+    name: LLM_BREAKER,
+    failMax: config.breaker.failMax,
+    openMs: config.breaker.openMs,
+    failWindowMs: config.breaker.failWindowMs,
+    timeoutMs: config.llm.timeoutMs,
+    firstTokenMs: config.llm.firstTokenTimeoutMs,
+    idleMs: config.llm.streamIdleTimeoutMs,
+  };
 }
 
 /** The composition root: builds every part of the service from its configuration. */
@@ -112,14 +138,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const registry = new BreakerRegistry({
     defaults: options.breakerStore ? { store: options.breakerStore } : {},
   });
+  // OTEL_EXPORTER_OTLP_ENDPOINT: every breaker's metrics and a span per model call over OTLP. The adapter (and
+  // with it the OpenTelemetry SDK) is imported only then: unset, nothing of it is loaded.
+  const telemetry = config.otel
+    ? (await import('./adapters/telemetry/otel.js')).startTelemetry(config.otel, { registry, logger })
+    : undefined;
+  const tracer = telemetry?.tracer;
   const client = options.llmClient ?? clientFor(config.llm);
-  const settings: LlmBreakerSettings = {
-    name: LLM_BREAKER,
-    failMax: config.breaker.failMax,
-    openMs: config.breaker.openMs,
-    failWindowMs: config.breaker.failWindowMs,
-    timeoutMs: config.llm.timeoutMs,
-  };
+  const settings = llmBreakerSettings(config);
   const breaker = registry.get(LLM_BREAKER, {
     ...llmBreakerOptions(settings),
     listeners: [loggingListener(logger)],
@@ -127,7 +153,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const failures = new FailureTracker(registry, scrubber);
   const gateway: ModelPort =
     options.modelPort?.(client, { ...settings, maxConcurrent: config.llm.maxConcurrent }) ??
-    new LlmGateway(client, breaker, { maxConcurrent: config.llm.maxConcurrent });
+    new LlmGateway(client, breaker, { maxConcurrent: config.llm.maxConcurrent, tracer });
   // The secondary model: its own client, its own breaker in the registry (health, metrics, dashboard).
   const fallback = config.llm.fallback;
   const secondary = fallback
@@ -137,7 +163,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           ...llmBreakerOptions({ ...settings, name: LLM_FALLBACK_BREAKER }),
           listeners: [loggingListener(logger)],
         }),
-        { maxConcurrent: config.llm.maxConcurrent },
+        { maxConcurrent: config.llm.maxConcurrent, tracer },
       )
     : undefined;
   // Queued jobs wait only while no model would take a call.
@@ -171,7 +197,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     queue,
     onAnswer: (level, reason) => metrics.answered(level, reason),
     defaultRetryAfterMs: config.breaker.openMs,
-    streamTiming: { firstTokenMs: config.llm.firstTokenTimeoutMs, idleMs: config.llm.streamIdleTimeoutMs },
     staleTtlMs: config.cache.staleTtlMs,
   });
 
@@ -223,6 +248,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await options.sharedCache?.close?.();
       await redis?.close();
       await storage.close();
+      // Last: the spans of calls that just finished are flushed (bounded wait if the collector is away).
+      await telemetry?.shutdown();
     },
   };
 }

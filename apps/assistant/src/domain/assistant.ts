@@ -1,7 +1,7 @@
 import { CircuitOpenError } from 'tripswitch';
 import type { AnswerCache, CachedAnswer, SharedAnswerCache } from './cache.js';
 import type { LlmAnswer, LlmStreamPart } from './llm.js';
-import { type FallbackReason, fallbackReasonOf, type ModelPort, type StreamTiming } from './llm-gateway.js';
+import { type FallbackReason, fallbackReasonOf, type ModelPort } from './llm-gateway.js';
 import { normalizeQuery } from './query-key.js';
 import type { Passage } from './storage.js';
 import type {
@@ -39,8 +39,6 @@ export interface AssistantDeps {
     level: FallbackLevel | 'llm' | 'fresh_cache' | 'unavailable' | 'partial',
     reason?: FallbackReason,
   ): void;
-  /** Bounds of streamed model calls (LLM_FIRST_TOKEN_TIMEOUT_MS, LLM_STREAM_IDLE_TIMEOUT_MS). */
-  streamTiming?: StreamTiming;
   /** 503 Retry-After when the breaker is isolated (no automatic probe time). */
   defaultRetryAfterMs: number;
   staleTtlMs: number;
@@ -48,7 +46,6 @@ export interface AssistantDeps {
 }
 
 const PASSAGES = 3;
-const DEFAULT_STREAM_TIMING: StreamTiming = { firstTokenMs: 15_000, idleMs: 10_000 };
 
 /** What one request needs along the ladder: who asks what, when it started, and its L1 entry. */
 interface Ask {
@@ -160,7 +157,6 @@ export class Assistant {
     if (passages === undefined) {
       return { kind: 'complete', outcome: await this.#degrade(ask, [], 'database_unavailable') };
     }
-    const timing = d.streamTiming ?? DEFAULT_STREAM_TIMING;
     let reason: FallbackReason | undefined;
     const rungs: [ModelPort | undefined, 'secondary_model' | undefined][] = [
       [d.llm, undefined],
@@ -168,7 +164,7 @@ export class Assistant {
     ];
     for (const [port, level] of rungs) {
       if (!port?.stream) continue;
-      const parts = port.stream({ question: request.query, passages }, signal, timing);
+      const parts = port.stream({ question: request.query, passages }, signal);
       let first: IteratorResult<LlmStreamPart, void>;
       try {
         first = await parts.next();

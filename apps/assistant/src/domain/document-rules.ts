@@ -1,11 +1,9 @@
-// What every document store enforces the same way: input limits and the excerpt's shape. Bad input is a
-// DomainValidationError/DomainTypeError (HTTP 400), never a 500.
+// What every document store enforces the same way: input limits (excerpts are domain/search's passages).
+// Bad input is a DomainValidationError/DomainTypeError (HTTP 400), never a 500.
 import type { StoredDocument } from './storage.js';
 import { codePointLength, DomainTypeError, DomainValidationError } from './text.js';
 
 export const DOCUMENT_LIMITS = Object.freeze({ titleMaxChars: 300, contentMaxChars: 200_000 });
-/** Upper bound on an excerpt's length (characters, ellipses included). */
-export const PASSAGE_MAX_CHARS = 600;
 export const MAX_SEARCH_LIMIT = 50;
 export const MAX_LIST_LIMIT = 1000;
 
@@ -46,15 +44,6 @@ export function requireOffset(value: number): number {
     throw new DomainValidationError(`offset must be a non-negative integer, got ${value}`);
   }
   return value;
-}
-
-/** Caps an excerpt at `max` characters, cutting at a word boundary and marking the cut. */
-export function clip(text: string, max: number): string {
-  const clean = text.replace(/\s+/g, ' ').trim();
-  if (clean.length <= max) return clean;
-  const cut = clean.slice(0, max - 1);
-  const space = cut.lastIndexOf(' ');
-  return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s…]+$/, '')}…`;
 }
 
 /** A stored document row (`created_at` in epoch ms) as the domain's StoredDocument; `size` in code points. */

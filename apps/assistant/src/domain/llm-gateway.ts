@@ -17,6 +17,7 @@ import {
   LlmResponseError,
   type LlmStreamPart,
 } from './llm.js';
+import type { AdmissionDecision, ModelCallEnd, ModelCallStart, ModelCallTracer } from './model-tracing.js';
 import type { ModelGate } from './types.js';
 
 export interface LlmBreakerSettings {
@@ -25,10 +26,18 @@ export interface LlmBreakerSettings {
   failMax: number;
   openMs: number;
   failWindowMs: number;
+  /** ms per non-streamed call (LLM_TIMEOUT_MS). */
   timeoutMs: number;
+  /** ms a streamed call may wait for its first token (LLM_FIRST_TOKEN_TIMEOUT_MS). */
+  firstTokenMs: number;
+  /** ms a streamed call may stay silent between tokens (LLM_STREAM_IDLE_TIMEOUT_MS). */
+  idleMs: number;
 }
 
-/** Breaker options for a model provider: pybreaker-style trip rule, per-call timeout, HTTP classification. */
+/**
+ * Breaker options for a model provider: pybreaker-style trip rule, per-call timeout, the bounds of a
+ * streamed call (first token, idle gap: each a failure), HTTP classification.
+ */
 export function llmBreakerOptions(s: LlmBreakerSettings): CircuitBreakerOptions {
   return {
     name: s.name,
@@ -36,6 +45,7 @@ export function llmBreakerOptions(s: LlmBreakerSettings): CircuitBreakerOptions 
     openDuration: s.openMs,
     failWindow: s.failWindowMs,
     timeout: s.timeoutMs,
+    streamTimeout: { firstChunk: s.firstTokenMs, idle: s.idleMs },
     // A probe that hangs past twice the call timeout is written off, so HALF-OPEN never sticks.
     halfOpenTimeout: Math.max(s.timeoutMs * 2, 1000),
     include: [isUpstreamFailure],
@@ -61,12 +71,6 @@ export type FallbackReason =
 /** Upstream failures as the breaker counts them: HTTP classification plus malformed model output. */
 export function isUpstreamFailure(err: unknown): boolean {
   return err instanceof LlmResponseError || err instanceof TimeoutError || isHttpFailure(err);
-}
-
-/** Bounds of a streamed call (LLM_FIRST_TOKEN_TIMEOUT_MS, LLM_STREAM_IDLE_TIMEOUT_MS), in ms. */
-export interface StreamTiming {
-  firstTokenMs: number;
-  idleMs: number;
 }
 
 export function fallbackReasonOf(err: unknown): FallbackReason {
@@ -129,12 +133,12 @@ export interface ModelPort {
   /**
    * The answer as a stream of tokens, then `done`. Admission and failures before the first token throw
    * from the first `next()`, as `complete` would. Optional: a port without it is never streamed. As with
-   * `complete`, read `request.passages` only once the call is admitted.
+   * `complete`, read `request.passages` only once the call is admitted. The protection bounds the time to
+   * the first token and the gaps between tokens itself (its own configuration).
    */
   stream?(
     request: Omit<LlmRequest, 'signal'>,
-    signal: AbortSignal | undefined,
-    timing: StreamTiming,
+    signal?: AbortSignal,
   ): AsyncGenerator<LlmStreamPart, void, undefined>;
   close(): Promise<void>;
 }
@@ -149,10 +153,17 @@ export class LlmGateway implements ModelPort {
   readonly breaker: CircuitBreaker;
   readonly #policy: Policy;
   readonly #client: LlmClient;
+  readonly #tracer: ModelCallTracer | undefined;
 
-  constructor(client: LlmClient, breaker: CircuitBreaker, options: { maxConcurrent: number }) {
+  /** `tracer`: one trace per model call (OpenTelemetry spans when configured); none by default. */
+  constructor(
+    client: LlmClient,
+    breaker: CircuitBreaker,
+    options: { maxConcurrent: number; tracer?: ModelCallTracer | undefined },
+  ) {
     this.#client = client;
     this.breaker = breaker;
+    this.#tracer = options.tracer;
     const retryPolicy = retry({
       maxAttempts: 2,
       backoff: { initial: 200, max: 2_000, jitter: 'full' },
@@ -189,9 +200,12 @@ export class LlmGateway implements ModelPort {
   }
 
   async complete(request: Omit<LlmRequest, 'signal'>, signal?: AbortSignal): Promise<LlmAnswer> {
+    const trace = this.#tracer?.start(this.#callStart('complete'));
     let upstream: unknown;
+    let attempts = 0;
     try {
-      return await this.#policy.execute(async ({ signal: callSignal }) => {
+      const answer = await this.#policy.execute(async ({ signal: callSignal }) => {
+        attempts++;
         try {
           return await this.#client.complete({ ...request, signal: callSignal });
         } catch (err) {
@@ -199,28 +213,54 @@ export class LlmGateway implements ModelPort {
           throw err;
         }
       }, signal);
+      trace?.end(answeredCall(answer, attempts, this.breaker.state));
+      return answer;
     } catch (err) {
       // A retry that ran into the circuit its own failed attempt just opened reports that attempt's
       // error (e.g. model_loading), not the CircuitOpenError.
-      if (err instanceof CircuitOpenError && upstream !== undefined) throw upstream;
-      throw err;
+      const reported = err instanceof CircuitOpenError && upstream !== undefined ? upstream : err;
+      trace?.end(failedCall(reported, attempts, signal?.aborted === true, this.breaker.state));
+      throw reported;
     }
   }
 
+  #callStart(operation: ModelCallStart['operation']): ModelCallStart {
+    const client = this.#client;
+    const { name, state } = this.breaker;
+    return {
+      operation,
+      provider: client.provider,
+      model: client.model,
+      breakerName: name,
+      breakerState: state,
+    };
+  }
+
   /**
-   * The model's answer streamed through the breaker (DESIGN.md 3.1). Admission as for `complete`: an open
-   * circuit, or HALF-OPEN with its probe slot taken, throws CircuitOpenError from the first `next()`. A
-   * probe stream holds its slot until it ends. The outcome is recorded when the stream ends: `done` is a
-   * success; an error, no first token within `firstTokenMs` or a gap over `idleMs` is a failure (the
-   * timeouts abort this call's own signal, which closes the upstream socket); the caller's abort or a
-   * consumer that stops reading is neither. Its result belongs to the breaker generation it started in.
-   * No retry and no bulkhead: a stream that has sent tokens cannot be replayed, and its duration is the
-   * user's reading pace, not load.
+   * The model's answer streamed through `breaker.stream()` (DESIGN.md 3.1). Admission as for `complete`: an
+   * open circuit, or HALF-OPEN with its probe slot taken, throws CircuitOpenError from the first `next()`.
+   * A probe stream holds its slot until it ends. The outcome is recorded when the stream ends, before its
+   * `done` part reaches the consumer: `done` is a success; an error (classified by `isUpstreamFailure`), a
+   * client stream that ends without `done`, no first token within the breaker's `streamTimeout.firstChunk`
+   * or a gap over `streamTimeout.idle` is a failure (the timeouts abort this call's own signal, which
+   * closes the upstream socket); the caller's abort or a consumer that stops reading is neither (and also
+   * closes the socket). Its result belongs to the breaker generation it started in. No retry and no
+   * bulkhead: a stream that has sent tokens cannot be replayed, and its duration is the user's reading
+   * pace, not load.
    */
-  async *stream(
+  stream(
     request: Omit<LlmRequest, 'signal'>,
-    signal: AbortSignal | undefined,
-    timing: StreamTiming,
+    signal?: AbortSignal,
+  ): AsyncGenerator<LlmStreamPart, void, undefined> {
+    const parts = this.#stream(request, signal);
+    // A client without streams is answered by complete(), which traces itself.
+    if (this.#tracer === undefined || !this.#client.stream) return parts;
+    return tracedStream(parts, this.#tracer, () => this.#callStart('stream'), this.breaker, signal);
+  }
+
+  async *#stream(
+    request: Omit<LlmRequest, 'signal'>,
+    signal?: AbortSignal,
   ): AsyncGenerator<LlmStreamPart, void, undefined> {
     const client = this.#client;
     if (!client.stream) {
@@ -229,66 +269,144 @@ export class LlmGateway implements ModelPort {
       yield { type: 'done', answer };
       return;
     }
-    signal?.throwIfAborted();
-    const permit = await this.breaker.acquirePermit();
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let settled = false;
-    let timedOut: TimeoutError | undefined;
-    const parts = client.stream({ ...request, signal: controller.signal });
-    try {
-      let first = true;
-      for (;;) {
-        const ms = first ? timing.firstTokenMs : timing.idleMs;
-        const timer = setTimeout(() => {
-          timedOut = new TimeoutError(ms);
-          controller.abort(timedOut);
-        }, ms);
-        let step: IteratorResult<LlmStreamPart, void>;
-        try {
-          step = await parts.next();
-        } catch (err) {
-          settled = true;
-          if (timedOut) {
-            permit.failure(timedOut);
-            throw timedOut;
-          }
-          if (signal?.aborted) permit.cancel();
-          else if (isUpstreamFailure(err)) permit.failure(err);
-          else permit.cancel();
-          throw err;
-        } finally {
-          clearTimeout(timer);
-        }
-        if (step.done) {
-          // A client stream always ends with `done`; ending without it is the upstream cutting off.
-          settled = true;
-          const err = new LlmResponseError('model stream ended without an answer', { upstreamStatus: 200 });
-          permit.failure(err);
-          throw err;
-        }
-        first = false;
-        if (step.value.type === 'done') {
-          settled = true;
-          permit.success();
-          yield step.value;
+    const stream = client.stream.bind(client);
+    // The breaker sees the tokens; the stream it runs completes (a success) exactly when the client's
+    // stream hands over its `done`, so the outcome is recorded even if the consumer reads no further.
+    let answer: LlmAnswer | undefined;
+    const tokens = this.breaker.stream<LlmStreamPart>(async function* ({ signal: callSignal }) {
+      for await (const part of stream({ ...request, signal: callSignal })) {
+        if (part.type === 'done') {
+          answer = part.answer;
           return;
         }
-        yield step.value;
+        yield part;
       }
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      if (!settled) {
-        // The consumer stopped reading (client gone): neither outcome; close the upstream socket.
-        permit.cancel();
-        controller.abort(new Error('stream abandoned by its consumer'));
-        await parts.return(undefined).catch(() => {});
-      }
+      // A client stream always ends with `done`; ending without it is the upstream cutting off.
+      throw new LlmResponseError('model stream ended without an answer', { upstreamStatus: 200 });
+    }, signal);
+    // Leaving this loop early (the consumer stopped reading) returns `tokens`: neither outcome, and the
+    // call's signal is aborted, which closes the upstream socket.
+    for await (const part of tokens) yield part;
+    // Unreachable while `tokens` keeps its contract (it completes only after the client's `done`).
+    if (answer === undefined) {
+      throw new LlmResponseError('model stream ended without an answer', { upstreamStatus: 200 });
     }
+    yield { type: 'done', answer };
   }
 
   async close(): Promise<void> {
     await this.#client.close?.();
   }
+}
+
+// What a traced model call reports when it ends (domain/model-tracing.ts), in the breaker's own terms.
+
+/**
+ * A streamed call's trace around its parts: started at the first read (when the breaker admits or rejects it),
+ * ended by `done` (success), by the error that ends the stream, or — when the consumer stops reading — as an
+ * ignored call. A stream is one attempt (no retry).
+ */
+async function* tracedStream(
+  parts: AsyncGenerator<LlmStreamPart, void, undefined>,
+  tracer: ModelCallTracer,
+  start: () => ModelCallStart,
+  breaker: CircuitBreaker,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<LlmStreamPart, void, undefined> {
+  const trace = tracer.start(start());
+  let tokens = 0;
+  let ended = false;
+  try {
+    for await (const part of parts) {
+      if (part.type === 'token') tokens++;
+      else {
+        ended = true;
+        trace.end({ ...answeredCall(part.answer, 1, breaker.state), tokensStreamed: tokens });
+      }
+      yield part;
+    }
+  } catch (err) {
+    ended = true;
+    const attempts = err instanceof CircuitOpenError ? 0 : 1;
+    trace.end({
+      ...failedCall(err, attempts, signal?.aborted === true, breaker.state),
+      tokensStreamed: tokens,
+    });
+    throw err;
+  } finally {
+    if (!ended) {
+      trace.end({
+        decision: 'admitted',
+        outcome: 'ignored',
+        attempts: 1,
+        breakerState: breaker.state,
+        errorType: 'cancelled',
+        tokensStreamed: tokens,
+      });
+    }
+  }
+}
+
+function answeredCall(answer: LlmAnswer, attempts: number, breakerState: string): ModelCallEnd {
+  return {
+    decision: 'admitted',
+    outcome: 'success',
+    attempts,
+    breakerState,
+    responseModel: answer.model,
+    usage: answer.usage,
+    finishReason: answer.finishReason,
+    refused: answer.refused === true,
+  };
+}
+
+/**
+ * `err` is the error the caller sees; `attempts` how many requests reached the model. The outcome follows the
+ * breaker's own rule: the caller's abort and policy rejections never count, `isUpstreamFailure` decides the rest.
+ */
+function failedCall(
+  err: unknown,
+  attempts: number,
+  callerAborted: boolean,
+  breakerState: string,
+): ModelCallEnd {
+  const open = err instanceof CircuitOpenError;
+  const full = err instanceof BulkheadRejectedError;
+  let decision: AdmissionDecision = 'admitted';
+  if (attempts === 0) {
+    if (open) {
+      decision =
+        err.state === 'half-open'
+          ? 'rejected_half_open'
+          : err.state === 'isolated'
+            ? 'rejected_isolated'
+            : 'rejected_open';
+    } else decision = full ? 'rejected_bulkhead' : 'cancelled';
+  }
+  const timedOut = err instanceof TimeoutError;
+  return {
+    decision,
+    outcome:
+      open || full
+        ? 'rejected'
+        : callerAborted
+          ? 'ignored'
+          : timedOut
+            ? 'timeout'
+            : isUpstreamFailure(err)
+              ? 'failure'
+              : 'ignored',
+    attempts,
+    breakerState,
+    fallbackReason: fallbackReasonOf(err),
+    errorType: open
+      ? 'circuit_open'
+      : full
+        ? 'bulkhead_full'
+        : callerAborted
+          ? 'cancelled'
+          : timedOut
+            ? 'timeout'
+            : classifyError(err).reason,
+  };
 }

@@ -108,6 +108,7 @@ export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { assistant
         if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
       };
       reply.raw.once('close', onClose);
+      let streaming = false;
       try {
         const ask = {
           query: body.query,
@@ -118,8 +119,10 @@ export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { assistant
         if (body.stream === true) {
           const streamed = await assistant.answerStream(request.user!.id, ask, controller.signal);
           if (streamed.kind === 'stream') {
-            // Fastify destroys the payload stream when the client goes away; that ends the generator,
-            // which cancels the model call (neither success nor failure).
+            // The client going away mid-stream aborts `controller`, which ends the model call at once
+            // (neither success nor failure), even while the model is silent: Fastify's destroying the
+            // payload stream alone would reach the generator only after the model's next token.
+            streaming = true;
             reply.header('content-type', 'text/event-stream; charset=utf-8');
             reply.header('cache-control', 'no-store');
             reply.header('x-accel-buffering', 'no');
@@ -132,7 +135,8 @@ export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { assistant
         if (outcome.status === 503) reply.header('Retry-After', String(outcome.retryAfterSeconds));
         return reply.code(outcome.status).send(outcome.body);
       } finally {
-        reply.raw.off('close', onClose);
+        // A streamed reply keeps listening until the response closes (`once` removes the listener then).
+        if (!streaming) reply.raw.off('close', onClose);
       }
     },
   );

@@ -183,6 +183,31 @@ test('a client that aborts mid-stream cancels the upstream call: neither success
   assert.equal(svc.sim.stats().requests, before + 1);
 });
 
+test('a client that leaves while the model is silent frees the upstream at once, not at the idle timeout; neither outcome', async (t) => {
+  // The idle bound is far away: only the client's leaving can end this stall within the test.
+  const svc = await startService({ env: { LLM_STREAM_IDLE_TIMEOUT_MS: '120000' } });
+  t.after(() => svc.close());
+  await svc.setMode({ mode: 'stall', latency_ms: 10 });
+  const controller = new AbortController();
+  const res = await ask(svc, {}, controller.signal);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const reader = res.body!.getReader();
+  let seen = '';
+  while ((seen.match(/event: token/g) ?? []).length < 3) {
+    const { value } = await reader.read();
+    seen += new TextDecoder().decode(value);
+  }
+  await eventually(() => (svc.sim.stats().by_outcome.stalled === 1 ? true : undefined), 'the stall');
+  controller.abort();
+  await eventually(
+    () => (svc.sim.stats().in_flight === 0 ? true : undefined),
+    'the stalled upstream socket to close',
+  );
+  const totals = svc.app.breaker.stats().totals;
+  assert.deepEqual([totals.successes, totals.failures, totals.ignored], [0, 0, 1]);
+  assert.equal(svc.app.breaker.state, 'closed');
+});
+
 test('HALF-OPEN with a streaming probe: the probe holds the only slot until it ends, then closes the circuit', async (t) => {
   const svc = await startService({ env: { BREAKER_OPEN_MS: '300' } });
   t.after(() => svc.close());
@@ -223,6 +248,41 @@ test('primary circuit open: the secondary model streams instead', async (t) => {
   assert.equal(done.data.metadata.fallback_reason, 'circuit_open');
   assert.equal(done.data.metadata.model, SIM_FALLBACK_MODEL);
   assert.deepEqual(sim.stats().by_model, { [SIM_FALLBACK_MODEL]: 1 });
+});
+
+test('the secondary model streams under the same bounds: its own breaker counts a stall and a silent start', async (t) => {
+  const sim = await startSim({ port: 0, host: '127.0.0.1' });
+  const svc = await startService({
+    sim,
+    env: {
+      LLM_FALLBACK_PROVIDER: 'sim',
+      LLM_FALLBACK_BASE_URL: sim.url,
+      LLM_FIRST_TOKEN_TIMEOUT_MS: '300',
+      LLM_STREAM_IDLE_TIMEOUT_MS: '300',
+      CACHE_TTL_MS: '0',
+    },
+  });
+  t.after(async () => {
+    await svc.close();
+    await sim.close();
+  });
+  const fallback = svc.app.secondary!.breaker;
+  svc.app.breaker.isolate();
+  await svc.setMode({ mode: 'stall', latency_ms: 10, model: SIM_FALLBACK_MODEL });
+  const stalled = await streamed(svc);
+  assert.match(stalled.contentType, /^text\/event-stream/);
+  assert.deepEqual(stalled.events!.at(-1), { event: 'error', data: { reason: 'timeout', partial: true } });
+  assert.equal(fallback.failCount, 1);
+  assert.equal(fallback.stats().totals.timeouts, 1);
+
+  await svc.setMode({ mode: 'hang', model: SIM_FALLBACK_MODEL });
+  const silent = await streamed(svc, { query: 'How can I practice gratitude?' });
+  assert.match(silent.contentType, /^application\/json/);
+  assert.equal(silent.json.metadata.fallback_reason, 'circuit_open', "the primary's reason");
+  assert.equal(fallback.failCount, 2);
+  assert.equal(fallback.stats().totals.timeouts, 2);
+  assert.equal(svc.app.breaker.stats().totals.failures, 0);
+  await eventually(() => (sim.stats().in_flight === 0 ? true : undefined), 'both calls to be aborted');
 });
 
 test('"stream" must be a boolean', async (t) => {

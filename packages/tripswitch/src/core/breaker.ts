@@ -236,27 +236,27 @@ export class CircuitBreaker implements Policy, BreakerRef {
 
   /** Force OPEN for one open duration (then the usual HALF-OPEN probing). */
   open(): void {
-    this._transition(OPEN, undefined, this._o.clock.now(), 'manual');
+    this._manual(OPEN);
   }
 
   /** Force CLOSED, keeping the lifetime totals. */
   close(): void {
-    this._transition(CLOSED, undefined, this._o.clock.now(), 'manual');
+    this._manual(CLOSED);
   }
 
   /** Hold OPEN until `close()` or `reset()`: no probes. */
   isolate(): void {
-    this._transition(ISOLATED, undefined, this._o.clock.now(), 'manual');
+    this._manual(ISOLATED);
   }
 
   /** Let every call through unrecorded until `close()` or `reset()`. */
   disable(): void {
-    this._transition(DISABLED, undefined, this._o.clock.now(), 'manual');
+    this._manual(DISABLED);
   }
 
   /** Back to a new breaker's state: CLOSED, counts and totals cleared. */
   reset(): void {
-    this._transition(CLOSED, undefined, this._o.clock.now(), 'manual');
+    this._manual(CLOSED);
     this._epoch = this._gen; // calls still in flight belong to the old totals: their outcomes count nowhere
     this._writtenOff = [];
     this._lastFailureAt = null;
@@ -265,6 +265,16 @@ export class CircuitBreaker implements Policy, BreakerRef {
     this._calls = this._successes = this._failures = this._rejections = this._ignored = this._timeouts = 0;
     this._openingsTotal = 0;
     this._latency?.clear();
+  }
+
+  /**
+   * A manual transition starts from the state `state` reads: a due OPEN -> HALF-OPEN move or probe
+   * write-off happens first (so it counts, and its probe's late result counts nowhere).
+   */
+  private _manual(to: StateCode): void {
+    const now = this._o.clock.now();
+    this._advance(now);
+    this._transition(to, undefined, now, 'manual');
   }
 
   /**
@@ -354,6 +364,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
 
   /** @internal A call that counts neither way (caller's abort, excluded error, cancelled permit). */
   _onIgnored(gen: number, probe: boolean, err: unknown): void {
+    if (this._code === HALF_OPEN) this._advance(this._o.clock.now()); // a due write-off first (see _onSuccess)
     if (this._discards(gen, probe)) return;
     this._ignored++;
     if (probe) this._releaseProbeSlot(gen);
@@ -362,8 +373,9 @@ export class CircuitBreaker implements Policy, BreakerRef {
 
   /** @internal A success of a call admitted in generation `gen`; `elapsed` in ms (0 when not measured). */
   _onSuccess(gen: number, probe: boolean, elapsed: number): void {
-    // A probe that outlived halfOpenTimeout was written off, whether or not anyone looked in the meantime.
-    if (probe && this._code === HALF_OPEN) this._advance(this._o.clock.now());
+    // A probe that outlived halfOpenTimeout was written off, whether or not anyone looked in the meantime:
+    // that happens first, so its late result counts nowhere and any outcome after it is recorded after it.
+    if (this._code === HALF_OPEN) this._advance(this._o.clock.now());
     if (gen !== this._gen && this._discards(gen, probe)) return;
     this._successes++;
     this._latency?.record(elapsed);
@@ -396,7 +408,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
   /** @internal A failure of a call admitted in generation `gen`; `elapsed` in ms (0 when not measured). */
   _onFailure(gen: number, probe: boolean, err: unknown, elapsed: number): void {
     const now = this._o.clock.now();
-    if (probe && this._code === HALF_OPEN) this._advance(now);
+    if (this._code === HALF_OPEN) this._advance(now); // a due write-off first (see _onSuccess)
     if (gen !== this._gen && this._discards(gen, probe)) return;
     this._latency?.record(elapsed);
     this._countFailure(err);
@@ -419,9 +431,21 @@ export class CircuitBreaker implements Policy, BreakerRef {
     this._events.emit('failure', err, this._latency === undefined ? undefined : elapsed);
   }
 
-  private _countFailure(err: unknown): void {
+  /**
+   * @internal A call's own deadline passed: a failure, also counted in `timeouts` unless the outcome counts
+   * nowhere. A probe's write-off that fell due first is applied before deciding (then this timeout counts
+   * nowhere).
+   */
+  _onTimeout(gen: number, probe: boolean, err: unknown, elapsed: number): void {
+    if (this._code === HALF_OPEN) this._advance(this._o.clock.now());
+    if (!this._discards(gen, probe)) this._timeouts++;
+    this._onFailure(gen, probe, err, elapsed);
+  }
+
+  /** Counts a failure that happened `ago` ms before now (a write-off noticed late is dated at its deadline). */
+  private _countFailure(err: unknown, ago = 0): void {
     this._failures++;
-    this._lastFailureAt = this._o.wall.now(); // reported: epoch ms (durations use the monotonic clock)
+    this._lastFailureAt = this._o.wall.now() - ago; // reported: epoch ms (durations use the monotonic clock)
     this._lastError = err;
     this._hasLastError = true;
   }
@@ -474,7 +498,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
       const at = this._probeProgressAt + this._o.halfOpenTimeout;
       const error = new TimeoutError(this._o.halfOpenTimeout);
       if (this._writtenOff.push(this._gen) > 8) this._writtenOff.shift();
-      this._countFailure(error);
+      this._countFailure(error, now - at);
       this._timeouts++;
       this._transition(OPEN, error, at, 'probe');
       this._events.emit('failure', error, undefined);

@@ -68,6 +68,7 @@ export interface BreakerInternals {
   _discards(gen: number, probe: boolean): boolean;
   _onSuccess(gen: number, probe: boolean, elapsed: number): void;
   _onFailure(gen: number, probe: boolean, err: unknown, elapsed: number): void;
+  _onTimeout(gen: number, probe: boolean, err: unknown, elapsed: number): void;
   _onIgnored(gen: number, probe: boolean, err: unknown): void;
   _resetStreak(): void;
   _adopt(snapshot: SharedSnapshot): void;

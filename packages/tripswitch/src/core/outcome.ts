@@ -29,8 +29,7 @@ export function settleError(
   elapsed: number,
 ): number {
   if (timedOut) {
-    if (!b._discards(gen, probe)) b._timeouts++;
-    b._onFailure(gen, probe, (err as DeadlineExceeded).error, elapsed);
+    b._onTimeout(gen, probe, (err as DeadlineExceeded).error, elapsed);
     return FAILURE;
   }
   if (ignores(b, gen, probe, err, signal)) {

@@ -60,8 +60,7 @@ export async function acquirePermit(b: BreakerInternals): Promise<Permit> {
     },
     timedOut: (error: TimeoutError) => {
       if (!once()) return;
-      b._timeouts++;
-      b._onFailure(gen, admitted, error, clock.now() - started);
+      b._onTimeout(gen, admitted, error, clock.now() - started);
       lease?.release('failure');
     },
   };
