@@ -5,7 +5,6 @@
 import type pg from 'pg';
 import {
   checkSearch,
-  clip,
   DOCUMENT_LIMITS,
   MAX_LIST_LIMIT,
   PASSAGE_MAX_CHARS,
@@ -22,7 +21,7 @@ import type {
   Passage,
   StoredDocument,
 } from '../../domain/storage.js';
-import { codePointLength } from '../../domain/text.js';
+import { clipText, codePointLength } from '../../domain/text.js';
 import { newId } from '../db/ids.js';
 import { inTransaction, query } from './pool.js';
 
@@ -194,7 +193,7 @@ export class PgDocumentStore implements DocumentStore {
     return rows.map((r) => ({
       documentId: r.id,
       title: r.title,
-      text: clip(r.excerpt, PASSAGE_MAX_CHARS),
+      text: clipText(r.excerpt, PASSAGE_MAX_CHARS),
       score: r.rank,
     }));
   }
