@@ -28,6 +28,8 @@ async function main(): Promise<void> {
     process.stderr.write(`${line}\n`);
   };
   const started = performance.now();
+  // Read before the suites run: the report calls its load figure the load at the start.
+  const machine = machineInfo();
   const outcomes: SuiteOutcome[] = [];
   for (const suite of suites) {
     if (only !== undefined && !only.includes(suite.id)) continue;
@@ -37,7 +39,7 @@ async function main(): Promise<void> {
     outcomes.push({ id: suite.id, title: suite.title, result, seconds: (performance.now() - t0) / 1000 });
   }
   const report: Report = {
-    machine: machineInfo(),
+    machine,
     scale: quick ? 'quick' : 'full',
     seconds: (performance.now() - started) / 1000,
     suites: outcomes,

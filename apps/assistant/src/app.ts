@@ -61,6 +61,11 @@ export interface App {
   server: FastifyInstance;
   /** Users, documents and (unless Redis holds them) jobs: SQLite, or PostgreSQL with DATABASE_URL. */
   storage: Storage;
+  /**
+   * Token → user, with the service's one memory of recent answers. Change users through its `ensureUsers`
+   * (not `storage.users`), so a revoked token stops working on this instance at once.
+   */
+  auth: Authenticator;
   registry: BreakerRegistry;
   gateway: ModelPort;
   /** The model provider's tripswitch breaker (idle when a `modelPort` replaces the protection). */
@@ -76,10 +81,19 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** The secrets the service was configured with: API key, admin token, user tokens, Redis password. */
+/**
+ * The secrets the service was configured with: API keys, admin token, user tokens, Redis/PostgreSQL passwords,
+ * OTLP header values (OTEL_EXPORTER_OTLP_HEADERS usually carries the collector's credentials).
+ */
 function configuredSecrets(config: Config, entries: ReadonlyArray<{ token: string }>): string[] {
-  const secrets = [config.llm.apiKey, config.adminToken, ...entries.map((e) => e.token)];
-  for (const url of [config.redisUrl, config.databaseUrl]) {
+  const secrets = [
+    config.llm.apiKey,
+    config.llm.fallback?.apiKey,
+    config.adminToken,
+    ...entries.map((e) => e.token),
+    ...Object.values(config.otel?.headers ?? {}),
+  ];
+  for (const url of [config.redisUrl, config.databaseUrl, config.otel?.endpoint]) {
     if (!url) continue;
     try {
       const password = new URL(url).password;
@@ -115,8 +129,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const scrubber = new Scrubber(configuredSecrets(config, tokens.entries));
   const logger = createLogger({ level: config.logLevel, scrubber, stream: options.logStream });
   const storage = await openStorage(config, logger);
+  const auth = new Authenticator(storage.users);
   try {
-    await storage.users.ensureUsers(tokens.entries);
+    await auth.ensureUsers(tokens.entries);
     if (tokens.demo) await seedSampleCorpus(storage.documents, DEMO_USER);
   } catch (err) {
     await storage.close();
@@ -129,6 +144,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const registry = new BreakerRegistry({
     defaults: options.breakerStore ? { store: options.breakerStore } : {},
   });
+  // OTEL_EXPORTER_OTLP_ENDPOINT: every breaker's metrics and a span per model call over OTLP. The adapter (and
+  // with it the OpenTelemetry SDK) is imported only then: unset, nothing of it is loaded.
+  const telemetry = config.otel
+    ? (await import('./adapters/telemetry/otel.js')).startTelemetry(config.otel, { registry, logger })
+    : undefined;
+  const tracer = telemetry?.tracer;
   const client = options.llmClient ?? clientFor(config.llm);
   const settings = llmBreakerSettings(config);
   const breaker = registry.get(LLM_BREAKER, {
@@ -138,7 +159,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const failures = new FailureTracker(registry, scrubber);
   const gateway: ModelPort =
     options.modelPort?.(client, { ...settings, maxConcurrent: config.llm.maxConcurrent }) ??
-    new LlmGateway(client, breaker, { maxConcurrent: config.llm.maxConcurrent });
+    new LlmGateway(client, breaker, { maxConcurrent: config.llm.maxConcurrent, tracer });
   // The secondary model: its own client, its own breaker in the registry (health, metrics, dashboard).
   const fallback = config.llm.fallback;
   const secondary = fallback
@@ -148,7 +169,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           ...llmBreakerOptions({ ...settings, name: LLM_FALLBACK_BREAKER }),
           listeners: [loggingListener(logger)],
         }),
-        { maxConcurrent: config.llm.maxConcurrent },
+        { maxConcurrent: config.llm.maxConcurrent, tracer },
       )
     : undefined;
   // Queued jobs wait only while no model would take a call.
@@ -188,7 +209,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const server = await buildServer({
     logger,
     storage,
-    auth: new Authenticator(storage.users),
+    auth,
     assistant,
     queue,
     registry,
@@ -214,6 +235,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   return {
     server,
     storage,
+    auth,
     registry,
     gateway,
     breaker,
@@ -233,6 +255,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await options.sharedCache?.close?.();
       await redis?.close();
       await storage.close();
+      // Last: the spans of calls that just finished are flushed (bounded wait if the collector is away).
+      await telemetry?.shutdown();
     },
   };
 }

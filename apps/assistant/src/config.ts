@@ -39,7 +39,31 @@ export interface Config {
   /** Dashboard event streams: in total and per client address. */
   dashboard: { maxStreams: number; maxStreamsPerClient: number };
   logLevel: string;
+  /** OpenTelemetry export (OTEL_EXPORTER_OTLP_ENDPOINT set); undefined: no OpenTelemetry SDK is loaded at all. */
+  otel: OtelConfig | undefined;
 }
+
+/** OTLP/HTTP (JSON) export of breaker metrics and model-call spans, from the standard OTEL_* variables. */
+export interface OtelConfig {
+  /** OTEL_EXPORTER_OTLP_ENDPOINT as given (base URL of the collector's OTLP/HTTP receiver). */
+  endpoint: string;
+  /** `<endpoint>/v1/traces` and `<endpoint>/v1/metrics`, as the OTLP exporter spec derives them. */
+  tracesUrl: string;
+  metricsUrl: string;
+  /** OTEL_SERVICE_NAME (default `assistant`): the `service.name` resource attribute. */
+  serviceName: string;
+  /** OTEL_EXPORTER_OTLP_HEADERS, percent-decoded (secret: the values are scrubbed from logs). */
+  headers: Record<string, string>;
+  /** OTEL_EXPORTER_OTLP_TIMEOUT (ms, default 10000): one export request, retries included. */
+  exportTimeoutMs: number;
+  /** OTEL_METRIC_EXPORT_INTERVAL (ms, default 60000). */
+  metricIntervalMs: number;
+  /** OTEL_BSP_SCHEDULE_DELAY (ms, default 5000): the longest a finished span waits before it is exported. */
+  spanDelayMs: number;
+}
+
+/** The service's default `service.name`. */
+export const DEFAULT_OTEL_SERVICE_NAME = 'assistant';
 
 /** One model endpoint: who serves it, where, with which key and model name. */
 export interface LlmModelConfig {
@@ -93,6 +117,90 @@ function databaseUrl(raw: string | undefined): string | undefined {
     throw new ConfigError((err as Error).message);
   }
   return raw;
+}
+
+function hasControlCharacters(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+/** `key=value` pairs separated by commas, values percent-encoded (OTEL_EXPORTER_OTLP_HEADERS's format). */
+function otlpHeaders(raw: string | undefined): Record<string, string> {
+  const key = 'OTEL_EXPORTER_OTLP_HEADERS';
+  const headers: Record<string, string> = {};
+  if (raw === undefined || raw.trim() === '') return headers;
+  // Error messages name the entry and never echo a value: header values are usually credentials.
+  raw.split(',').forEach((entry, i) => {
+    if (entry.trim() === '') return;
+    const eq = entry.indexOf('=');
+    const name = (eq < 0 ? entry : entry.slice(0, eq)).trim();
+    if (eq < 0 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+      throw new ConfigError(
+        `${key} must be comma-separated key=value pairs with header names as keys; entry ${i + 1} is not`,
+      );
+    }
+    let value: string;
+    try {
+      value = decodeURIComponent(entry.slice(eq + 1).trim());
+    } catch {
+      throw new ConfigError(`${key}: the value of "${name}" is not valid percent-encoding`);
+    }
+    if (hasControlCharacters(value)) {
+      throw new ConfigError(`${key}: the value of "${name}" contains control characters`);
+    }
+    headers[name] = value;
+  });
+  return headers;
+}
+
+/** OTEL_*: undefined unless OTEL_EXPORTER_OTLP_ENDPOINT is set (and OTEL_SDK_DISABLED is not `true`). */
+function otelConfig(env: Env): OtelConfig | undefined {
+  const disabled = (env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase();
+  if (disabled !== '' && disabled !== 'true' && disabled !== 'false') {
+    throw new ConfigError(`OTEL_SDK_DISABLED must be true or false, got "${env.OTEL_SDK_DISABLED}"`);
+  }
+  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || undefined;
+  if (endpoint === undefined || disabled === 'true') return undefined;
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new ConfigError(
+      `OTEL_EXPORTER_OTLP_ENDPOINT must be an absolute http(s) URL such as http://localhost:4318, got "${safeText(endpoint)}"`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`OTEL_EXPORTER_OTLP_ENDPOINT must be an http or https URL, got ${url.protocol}`);
+  }
+  const protocol = env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() || 'http/json';
+  if (protocol !== 'http/json') {
+    throw new ConfigError(
+      `OTEL_EXPORTER_OTLP_PROTOCOL must be http/json (the only protocol this service exports), got "${protocol}"`,
+    );
+  }
+  const serviceName = env.OTEL_SERVICE_NAME?.trim() || DEFAULT_OTEL_SERVICE_NAME;
+  if (serviceName.length > 255 || hasControlCharacters(serviceName)) {
+    throw new ConfigError('OTEL_SERVICE_NAME must be at most 255 characters without control characters');
+  }
+  const base = endpoint.endsWith('/') ? endpoint : `${endpoint}/`;
+  return {
+    endpoint,
+    tracesUrl: `${base}v1/traces`,
+    metricsUrl: `${base}v1/metrics`,
+    serviceName,
+    headers: otlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
+    exportTimeoutMs: int(env, 'OTEL_EXPORTER_OTLP_TIMEOUT', 10_000, 1, 600_000),
+    metricIntervalMs: int(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000, 100, 86_400_000),
+    spanDelayMs: int(env, 'OTEL_BSP_SCHEDULE_DELAY', 5_000, 1, 600_000),
+  };
+}
+
+/** An unparseable endpoint is shown without anything that looks like userinfo. */
+function safeText(text: string): string {
+  return text.replace(/\/\/[^/@\s]*@/, '//[redacted]@');
 }
 
 const PROVIDERS: readonly LlmProvider[] = ['sim', 'openai', 'hf-inference'];
@@ -217,5 +325,6 @@ export function loadConfig(env: Env = process.env): Config {
       maxStreamsPerClient: int(env, 'DASHBOARD_MAX_STREAMS_PER_CLIENT', 4, 1, 1000),
     },
     logLevel: env.LOG_LEVEL || 'info',
+    otel: otelConfig(env),
   };
 }

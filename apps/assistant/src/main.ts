@@ -137,6 +137,12 @@ async function main(): Promise<void> {
       `  Redis: ${redactRedisUrl(config.redisUrl)} (shared breaker state, L2 answer cache, BullMQ job queue)`,
     );
   }
+  if (config.otel) {
+    const { endpoint, serviceName, metricIntervalMs } = config.otel;
+    lines.push(
+      `  OpenTelemetry: OTLP/HTTP to ${safeUrl(endpoint)} as service "${serviceName}" (breaker metrics every ${metricIntervalMs / 1000} s, a span per model call)`,
+    );
+  }
   if (app.demo)
     lines.push(`  demo mode: use "Authorization: Bearer ${DEMO_TOKEN}" (user "demo", sample sermons loaded)`);
   console.log(lines.join('\n'));

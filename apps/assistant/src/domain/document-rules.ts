@@ -1,18 +1,18 @@
-// What every document store enforces the same way: input limits and the excerpt's shape. Bad input is a
-// DomainValidationError/DomainTypeError (HTTP 400), never a 500.
+// What every document store enforces the same way: input limits (excerpts are domain/search's passages).
+// Bad input is a DomainValidationError/DomainTypeError (HTTP 400), never a 500.
 import type { StoredDocument } from './storage.js';
-import { codePointLength, DomainTypeError, DomainValidationError } from './text.js';
+import { codePointLength, DomainTypeError, DomainValidationError, requireWellFormed } from './text.js';
 
+export { PASSAGE_MAX_CHARS } from './search/passages.js';
 export const DOCUMENT_LIMITS = Object.freeze({ titleMaxChars: 300, contentMaxChars: 200_000 });
-/** Upper bound on an excerpt's length (characters, ellipses included). */
-export const PASSAGE_MAX_CHARS = 600;
 export const MAX_SEARCH_LIMIT = 50;
 export const MAX_LIST_LIMIT = 1000;
 
 /**
  * The trimmed text, or a TypeError/RangeError naming `field` (lengths in code points, as the request
- * schema counts them). NUL is refused: PostgreSQL text cannot hold
- * it, and no document needs it, so both stores reject it alike.
+ * schema counts them). NUL is refused: PostgreSQL text cannot hold it, and no document needs it, so both
+ * stores reject it alike. So is an unpaired surrogate: neither store can keep it (their UTF-8 encoders
+ * would silently turn it into U+FFFD), and nothing may send it on.
  */
 export function requireText(value: unknown, field: string, max: number): string {
   if (typeof value !== 'string') throw new DomainTypeError(`${field} must be a string`);
@@ -24,7 +24,7 @@ export function requireText(value: unknown, field: string, max: number): string 
   if (trimmed.includes('\u0000')) {
     throw new DomainValidationError(`${field} must not contain NUL (U+0000) characters`);
   }
-  return trimmed;
+  return requireWellFormed(trimmed, field);
 }
 
 export function requireLimit(value: number, field: string, max: number): number {
@@ -46,15 +46,6 @@ export function requireOffset(value: number): number {
     throw new DomainValidationError(`offset must be a non-negative integer, got ${value}`);
   }
   return value;
-}
-
-/** Caps an excerpt at `max` characters, cutting at a word boundary and marking the cut. */
-export function clip(text: string, max: number): string {
-  const clean = text.replace(/\s+/g, ' ').trim();
-  if (clean.length <= max) return clean;
-  const cut = clean.slice(0, max - 1);
-  const space = cut.lastIndexOf(' ');
-  return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s…]+$/, '')}…`;
 }
 
 /** A stored document row (`created_at` in epoch ms) as the domain's StoredDocument; `size` in code points. */

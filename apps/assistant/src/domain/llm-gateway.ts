@@ -17,6 +17,7 @@ import {
   LlmResponseError,
   type LlmStreamPart,
 } from './llm.js';
+import type { AdmissionDecision, ModelCallEnd, ModelCallStart, ModelCallTracer } from './model-tracing.js';
 import type { ModelGate } from './types.js';
 
 export interface LlmBreakerSettings {
@@ -152,10 +153,17 @@ export class LlmGateway implements ModelPort {
   readonly breaker: CircuitBreaker;
   readonly #policy: Policy;
   readonly #client: LlmClient;
+  readonly #tracer: ModelCallTracer | undefined;
 
-  constructor(client: LlmClient, breaker: CircuitBreaker, options: { maxConcurrent: number }) {
+  /** `tracer`: one trace per model call (OpenTelemetry spans when configured); none by default. */
+  constructor(
+    client: LlmClient,
+    breaker: CircuitBreaker,
+    options: { maxConcurrent: number; tracer?: ModelCallTracer | undefined },
+  ) {
     this.#client = client;
     this.breaker = breaker;
+    this.#tracer = options.tracer;
     const retryPolicy = retry({
       maxAttempts: 2,
       backoff: { initial: 200, max: 2_000, jitter: 'full' },
@@ -192,9 +200,12 @@ export class LlmGateway implements ModelPort {
   }
 
   async complete(request: Omit<LlmRequest, 'signal'>, signal?: AbortSignal): Promise<LlmAnswer> {
+    const trace = this.#tracer?.start(this.#callStart('complete'));
     let upstream: unknown;
+    let attempts = 0;
     try {
-      return await this.#policy.execute(async ({ signal: callSignal }) => {
+      const answer = await this.#policy.execute(async ({ signal: callSignal }) => {
+        attempts++;
         try {
           return await this.#client.complete({ ...request, signal: callSignal });
         } catch (err) {
@@ -202,12 +213,27 @@ export class LlmGateway implements ModelPort {
           throw err;
         }
       }, signal);
+      trace?.end(answeredCall(answer, attempts, this.breaker.state));
+      return answer;
     } catch (err) {
       // A retry that ran into the circuit its own failed attempt just opened reports that attempt's
       // error (e.g. model_loading), not the CircuitOpenError.
-      if (err instanceof CircuitOpenError && upstream !== undefined) throw upstream;
-      throw err;
+      const reported = err instanceof CircuitOpenError && upstream !== undefined ? upstream : err;
+      trace?.end(failedCall(reported, attempts, signal?.aborted === true, this.breaker.state));
+      throw reported;
     }
+  }
+
+  #callStart(operation: ModelCallStart['operation']): ModelCallStart {
+    const client = this.#client;
+    const { name, state } = this.breaker;
+    return {
+      operation,
+      provider: client.provider,
+      model: client.model,
+      breakerName: name,
+      breakerState: state,
+    };
   }
 
   /**
@@ -222,7 +248,17 @@ export class LlmGateway implements ModelPort {
    * bulkhead: a stream that has sent tokens cannot be replayed, and its duration is the user's reading
    * pace, not load.
    */
-  async *stream(
+  stream(
+    request: Omit<LlmRequest, 'signal'>,
+    signal?: AbortSignal,
+  ): AsyncGenerator<LlmStreamPart, void, undefined> {
+    const parts = this.#stream(request, signal);
+    // A client without streams is answered by complete(), which traces itself.
+    if (this.#tracer === undefined || !this.#client.stream) return parts;
+    return tracedStream(parts, this.#tracer, () => this.#callStart('stream'), this.breaker, signal);
+  }
+
+  async *#stream(
     request: Omit<LlmRequest, 'signal'>,
     signal?: AbortSignal,
   ): AsyncGenerator<LlmStreamPart, void, undefined> {
@@ -261,4 +297,116 @@ export class LlmGateway implements ModelPort {
   async close(): Promise<void> {
     await this.#client.close?.();
   }
+}
+
+// What a traced model call reports when it ends (domain/model-tracing.ts), in the breaker's own terms.
+
+/**
+ * A streamed call's trace around its parts: started at the first read (when the breaker admits or rejects it),
+ * ended by `done` (success), by the error that ends the stream, or — when the consumer stops reading — as an
+ * ignored call. A stream is one attempt (no retry).
+ */
+async function* tracedStream(
+  parts: AsyncGenerator<LlmStreamPart, void, undefined>,
+  tracer: ModelCallTracer,
+  start: () => ModelCallStart,
+  breaker: CircuitBreaker,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<LlmStreamPart, void, undefined> {
+  const trace = tracer.start(start());
+  let tokens = 0;
+  let ended = false;
+  try {
+    for await (const part of parts) {
+      if (part.type === 'token') tokens++;
+      else {
+        ended = true;
+        trace.end({ ...answeredCall(part.answer, 1, breaker.state), tokensStreamed: tokens });
+      }
+      yield part;
+    }
+  } catch (err) {
+    ended = true;
+    const attempts = err instanceof CircuitOpenError ? 0 : 1;
+    trace.end({
+      ...failedCall(err, attempts, signal?.aborted === true, breaker.state),
+      tokensStreamed: tokens,
+    });
+    throw err;
+  } finally {
+    if (!ended) {
+      trace.end({
+        decision: 'admitted',
+        outcome: 'ignored',
+        attempts: 1,
+        breakerState: breaker.state,
+        errorType: 'cancelled',
+        tokensStreamed: tokens,
+      });
+    }
+  }
+}
+
+function answeredCall(answer: LlmAnswer, attempts: number, breakerState: string): ModelCallEnd {
+  return {
+    decision: 'admitted',
+    outcome: 'success',
+    attempts,
+    breakerState,
+    responseModel: answer.model,
+    usage: answer.usage,
+    finishReason: answer.finishReason,
+    refused: answer.refused === true,
+  };
+}
+
+/**
+ * `err` is the error the caller sees; `attempts` how many requests reached the model. The outcome follows the
+ * breaker's own rule: the caller's abort and policy rejections never count, `isUpstreamFailure` decides the rest.
+ */
+function failedCall(
+  err: unknown,
+  attempts: number,
+  callerAborted: boolean,
+  breakerState: string,
+): ModelCallEnd {
+  const open = err instanceof CircuitOpenError;
+  const full = err instanceof BulkheadRejectedError;
+  let decision: AdmissionDecision = 'admitted';
+  if (attempts === 0) {
+    if (open) {
+      decision =
+        err.state === 'half-open'
+          ? 'rejected_half_open'
+          : err.state === 'isolated'
+            ? 'rejected_isolated'
+            : 'rejected_open';
+    } else decision = full ? 'rejected_bulkhead' : 'cancelled';
+  }
+  const timedOut = err instanceof TimeoutError;
+  return {
+    decision,
+    outcome:
+      open || full
+        ? 'rejected'
+        : callerAborted
+          ? 'ignored'
+          : timedOut
+            ? 'timeout'
+            : isUpstreamFailure(err)
+              ? 'failure'
+              : 'ignored',
+    attempts,
+    breakerState,
+    fallbackReason: fallbackReasonOf(err),
+    errorType: open
+      ? 'circuit_open'
+      : full
+        ? 'bulkhead_full'
+        : callerAborted
+          ? 'cancelled'
+          : timedOut
+            ? 'timeout'
+            : classifyError(err).reason,
+  };
 }

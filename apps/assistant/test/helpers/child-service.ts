@@ -26,13 +26,15 @@ export interface ChildService {
 }
 
 /** Starts the service with TEST_ENV plus `env` on a free port and resolves once it prints its URL (from
- * source, start-up compiles the TypeScript, which takes many seconds on a loaded machine). */
+ * source, start-up compiles the TypeScript, which takes many seconds on a loaded machine). `nodeArgs` go
+ * before the entry's own (e.g. another `--import`). */
 export async function spawnService(
   env: Record<string, string>,
   timeoutMs = 60_000,
   entry: keyof typeof ENTRY_ARGS = 'source',
+  nodeArgs: readonly string[] = [],
 ): Promise<ChildService> {
-  const child = spawn(process.execPath, ENTRY_ARGS[entry], {
+  const child = spawn(process.execPath, [...nodeArgs, ...ENTRY_ARGS[entry]], {
     cwd: APP_DIR,
     env: { ...process.env, ...TEST_ENV, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

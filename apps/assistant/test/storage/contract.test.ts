@@ -10,7 +10,10 @@ import { CircuitBreaker } from 'tripswitch';
 import { openSqliteStorage } from '../../src/adapters/db/sqlite-storage.js';
 import { openPostgres } from '../../src/adapters/postgres/index.js';
 import { QueueFullError, StoreJobQueue } from '../../src/adapters/queue/store-queue.js';
-import type { Storage } from '../../src/domain/storage.js';
+import { OFF_TOPIC_QUESTIONS, ON_TOPIC_QUESTIONS } from '../../src/corpus/labelled-questions.js';
+import { SAMPLE_SERMONS } from '../../src/corpus/sermons.js';
+import { AUTH_CACHE_DEFAULTS, Authenticator } from '../../src/domain/authenticator.js';
+import type { Storage, UserStore } from '../../src/domain/storage.js';
 import { createTestDatabase, skipWithoutPostgres } from '../helpers/postgres.js';
 
 interface Backend {
@@ -80,6 +83,19 @@ const backends: Backend[] = [
 const ALICE = { token: 'alice-token-0123456789', user: 'alice' };
 const BOB = { token: 'bob-token-0123456789', user: 'bob' };
 
+/** A UserStore that counts the lookups reaching the real one. */
+function counted(users: UserStore): UserStore & { lookups: number } {
+  const c = {
+    lookups: 0,
+    ensureUsers: (entries: Parameters<UserStore['ensureUsers']>[0]) => users.ensureUsers(entries),
+    authenticate: (token: unknown) => {
+      c.lookups++;
+      return users.authenticate(token);
+    },
+  };
+  return c;
+}
+
 async function withUsers(backend: Backend, clock?: () => number): Promise<Storage> {
   const storage = await backend.open(clock);
   await storage.users.ensureUsers([ALICE, BOB]);
@@ -103,6 +119,62 @@ for (const backend of backends) {
       // A token moving from one user to another does not trip the uniqueness of token hashes.
       await s.users.ensureUsers([{ token: 'alice-new-token-98765', user: 'bob' }]);
       assert.equal((await s.users.authenticate('alice-new-token-98765'))?.id, 'bob');
+    });
+
+    test('users through the Authenticator: a change here counts at once; one elsewhere within the TTLs', async () => {
+      const [here, there] = await backend.openPair();
+      await here.users.ensureUsers([ALICE, BOB]);
+      let now = 1_000_000;
+      const users = counted(here.users);
+      const auth = new Authenticator(users, { now: () => now });
+      assert.deepEqual(await auth.authenticate(ALICE.token), { id: 'alice', name: 'alice' });
+      assert.equal(await auth.authenticate('carol-token-0123456789'), null);
+      assert.equal(await auth.authenticate('carol-token-0123456789'), null);
+      assert.deepEqual(await auth.authenticate(ALICE.token), { id: 'alice', name: 'alice' });
+      assert.equal(users.lookups, 2, 'a valid and an unknown answer are both remembered');
+      const alice = await auth.authenticate(ALICE.token);
+      assert.throws(() => {
+        (alice as { id: string }).id = 'bob';
+      }, TypeError);
+
+      // Another instance rotates Alice's token and adds Carol: remembered answers hold until their TTL...
+      await there.users.ensureUsers([
+        { token: 'alice-rotated-0123456789', user: 'alice' },
+        { token: 'carol-token-0123456789', user: 'carol' },
+      ]);
+      now += AUTH_CACHE_DEFAULTS.negativeMs - 1;
+      assert.equal(await auth.authenticate('carol-token-0123456789'), null);
+      now += 1;
+      assert.equal(
+        (await auth.authenticate('carol-token-0123456789'))?.id,
+        'carol',
+        'unknown: within negativeMs',
+      );
+      assert.equal((await auth.authenticate(ALICE.token))?.id, 'alice');
+      now = 1_000_000 + AUTH_CACHE_DEFAULTS.freshMs;
+      assert.equal(await auth.authenticate(ALICE.token), null, 'revoked elsewhere: within freshMs');
+
+      // ...while a change made through this Authenticator counts on the very next lookup.
+      assert.equal((await auth.authenticate('carol-token-0123456789'))?.id, 'carol');
+      assert.equal(await auth.authenticate('bob-new-token-0123456789'), null);
+      await auth.ensureUsers([{ token: 'bob-new-token-0123456789', user: 'bob' }]);
+      assert.equal(await auth.authenticate('carol-token-0123456789'), null, 'revoked here: at once');
+      assert.equal((await auth.authenticate('bob-new-token-0123456789'))?.id, 'bob', 'added here: at once');
+    });
+
+    test('users: 10,000 made-up tokens stay within the Authenticator bound and never evict a valid user', async () => {
+      const s = await withUsers(backend);
+      const users = counted(s.users);
+      const auth = new Authenticator(users);
+      assert.equal((await auth.authenticate(ALICE.token))?.id, 'alice');
+      for (let i = 0; i < 10_000; i += 100) {
+        const batch = Array.from({ length: 100 }, (_, k) => auth.authenticate(`guess-${i + k}-0123456789`));
+        assert.deepEqual(new Set(await Promise.all(batch)), new Set([null]));
+      }
+      assert.deepEqual(auth.size, { valid: 1, invalid: AUTH_CACHE_DEFAULTS.maxNegativeEntries });
+      const before = users.lookups;
+      assert.equal((await auth.authenticate(ALICE.token))?.id, 'alice');
+      assert.equal(users.lookups, before, 'Alice is still remembered');
     });
 
     test('documents: create, list newest first, get, count, delete — each user sees only their own', async () => {
@@ -202,6 +274,34 @@ for (const backend of backends) {
       });
       assert.equal((await s.documents.searchPassages('alice', 'сын'))[0]?.documentId, ru.id);
       assert.equal((await s.documents.searchPassages('alice', 'άσωτος'))[0]?.documentId, el.id);
+    });
+
+    test('documents version: a fingerprint of what the user’s documents say, per user', async () => {
+      const s = await withUsers(backend);
+      const empty = await s.documents.documentsVersion('alice');
+      const a = await s.documents.createDocument('alice', { title: 'A', content: 'first text' });
+      const b = await s.documents.createDocument('alice', { title: 'B', content: 'second text' });
+      const v2 = await s.documents.documentsVersion('alice');
+      assert.notEqual(v2, empty);
+      assert.equal(await s.documents.documentsVersion('bob'), empty, 'another user’s documents do not count');
+      await s.documents.createDocument('bob', { title: 'Bob', content: 'bob text' });
+      assert.equal(
+        await s.documents.documentsVersion('alice'),
+        v2,
+        'Bob’s documents do not move Alice’s version',
+      );
+      // Delete one and add another: same count, the newest document still the newest of two.
+      assert.equal(await s.documents.deleteDocument('alice', a.id), true);
+      const c = await s.documents.createDocument('alice', { title: 'C', content: 'third text' });
+      assert.equal(await s.documents.countDocuments('alice'), 2);
+      const v3 = await s.documents.documentsVersion('alice');
+      assert.notEqual(v3, v2, 'a different set of the same size has a different version');
+      // The fingerprint is of the content: the same documents again give the same version.
+      assert.equal(await s.documents.deleteDocument('alice', c.id), true);
+      await s.documents.createDocument('alice', { title: 'A', content: 'first text' });
+      assert.equal(await s.documents.documentsVersion('alice'), v2);
+      assert.equal(await s.documents.deleteDocument('alice', b.id), true);
+      assert.notEqual(await s.documents.documentsVersion('alice'), v2);
     });
 
     test('jobs: enqueue, owner-only lookup, one claim per job, result stored by the lease holder only', async () => {
@@ -339,3 +439,112 @@ for (const backend of backends) {
     });
   });
 }
+
+// One corpus, several users, both stores: every user's ranked excerpts (titles, passage text, scores) and
+// documents versions must be identical, because both stores apply the same rules (domain/search). Covers
+// other scripts, astral-plane characters, the look-alike forms the normaliser folds (İ, ß, ligatures,
+// full-width), an off-topic question and questions only another user's documents answer.
+const postgresSkip = backends.find((b) => b.name === 'postgres')?.skip ?? false;
+
+const CROSS_USERS = [ALICE, BOB, { token: 'carol-token-0123456789', user: 'carol' }];
+const CROSS_CORPUS: ReadonlyArray<readonly [string, { title: string; content: string }]> = [
+  ...SAMPLE_SERMONS.slice(0, 8).map((d) => ['alice', d] as const),
+  ...SAMPLE_SERMONS.slice(4, 14).map((d) => ['bob', d] as const),
+  ...SAMPLE_SERMONS.slice(12).map((d) => ['carol', d] as const),
+  [
+    'alice',
+    {
+      title: 'Notes from İSTANBUL',
+      content:
+        'A walk through İstanbul at dawn.\n\nDie Straße nach Emmaus, GROẞ und weit.\n\nThe ﬁre of the spirit and the ﬂame of the oﬀering.\n\nＭｅｒｃｙ endures; ＨＯＰＥ in hard times.',
+    },
+  ],
+  [
+    'alice',
+    {
+      title: '𝐌𝐞𝐫𝐜𝐲 in other scripts 🎉',
+      content:
+        'Блудный сын вернулся домой к отцу. Ο άσωτος υιός επέστρεψε. मेरा भारत महान है।\n\n' +
+        '𠀋𠀌 are rare characters 🙏🏽; 東京 の 空. ΣΟΦΙΑΣ and σοφίας. Ǆemal met the ſtrength of Ⅻ apostles.',
+    },
+  ],
+  ['alice', { title: 'Volcano? no', content: 'Gardens, weather and mercy at the harvest.' }],
+  [
+    'bob',
+    {
+      title: 'Volcanoes',
+      content: 'Lava flows from the volcano after the eruption; magma chambers refill over centuries.',
+    },
+  ],
+  ['bob', { title: 'Straße', content: 'STRASSE und Straße: İstanbul, ıstanbul, ISTANBUL. ﬁre FIRE 🔥' }],
+  ['carol', { title: 'Mercy mercy', content: 'mercy mercy mercy grace grace forgiveness patience patience' }],
+];
+const CROSS_QUESTIONS = [
+  ...ON_TOPIC_QUESTIONS.slice(0, 25).map((q) => q.question),
+  ...OFF_TOPIC_QUESTIONS.map((q) => q.question),
+  'istanbul',
+  'İSTANBUL strasse',
+  'straße GROSS',
+  'FIRE flame offering',
+  'ＭＥＲＣＹ and ｈｏｐｅ',
+  'mercy',
+  '𝐦𝐞𝐫𝐜𝐲 🎉',
+  '🎉🙏🏽',
+  '𠀋𠀌',
+  'сын домой',
+  'ΣΟΦΊΑΣ',
+  'भारत',
+  '東京',
+  'džemal strength xii',
+  'What happens in a volcano eruption and where does lava come from?',
+  'mercy grace forgiveness patience',
+  'what is it?',
+];
+
+describe('storage contract: both stores rank alike', { skip: postgresSkip }, () => {
+  test('the same documents give identical excerpts, scores and documents versions in SQLite and PostgreSQL', async () => {
+    const stores = await Promise.all(backends.map((b) => b.open()));
+    for (const s of stores) {
+      await s.users.ensureUsers(CROSS_USERS);
+      // In the same order in both: ties keep index order, so it must be the same.
+      for (const [user, doc] of CROSS_CORPUS) await s.documents.createDocument(user, doc);
+    }
+    const results = await Promise.all(
+      stores.map(async (s) => {
+        const hits: Record<string, Array<{ title: string; text: string; score: number }>> = {};
+        const versions: Record<string, string> = {};
+        for (const { user } of CROSS_USERS) {
+          versions[user] = await s.documents.documentsVersion(user);
+          for (const q of CROSS_QUESTIONS) {
+            const found = await s.documents.searchPassages(user, q, 5);
+            hits[`${user}: ${q}`] = found.map((h) => ({ title: h.title, text: h.text, score: h.score }));
+          }
+        }
+        return { hits, versions };
+      }),
+    );
+    const [sqlite, postgres] = results as [(typeof results)[0], (typeof results)[0]];
+    const differing = Object.keys(sqlite.hits).filter(
+      (key) => JSON.stringify(postgres.hits[key]) !== JSON.stringify(sqlite.hits[key]),
+    );
+    assert.deepEqual(
+      differing,
+      [],
+      `${differing.length} of ${Object.keys(sqlite.hits).length} searches differ`,
+    );
+    assert.deepEqual(postgres.hits, sqlite.hits);
+    assert.deepEqual(postgres.versions, sqlite.versions);
+    // The comparison is not vacuous: the corpus exercises both outcomes.
+    const hitsOf = (key: string) => sqlite.hits[key] ?? [];
+    assert.ok(hitsOf(`alice: ${ON_TOPIC_QUESTIONS[0]!.question}`).length > 0);
+    assert.deepEqual(hitsOf(`alice: ${OFF_TOPIC_QUESTIONS[0]!.question}`), []);
+    assert.deepEqual(hitsOf('alice: What happens in a volcano eruption and where does lava come from?'), []);
+    assert.equal(
+      hitsOf('bob: What happens in a volcano eruption and where does lava come from?')[0]?.title,
+      'Volcanoes',
+    );
+    assert.equal(hitsOf('alice: İSTANBUL strasse')[0]?.title, 'Notes from İSTANBUL');
+    assert.equal(hitsOf('alice: 𠀋𠀌')[0]?.title, '𝐌𝐞𝐫𝐜𝐲 in other scripts 🎉');
+    assert.ok(hitsOf('alice: ＭＥＲＣＹ and ｈｏｐｅ').length >= 2);
+  });
+});

@@ -11,6 +11,7 @@ import {
   PG_MIGRATIONS,
 } from '../../src/adapters/postgres/migrations.js';
 import { createPool } from '../../src/adapters/postgres/pool.js';
+import { SAMPLE_SERMONS } from '../../src/corpus/sermons.js';
 import { createTestDatabase, skipWithoutPostgres, type TestDatabase } from '../helpers/postgres.js';
 
 const databases: TestDatabase[] = [];
@@ -89,6 +90,55 @@ describe('PostgreSQL start-up', { skip: await skipWithoutPostgres() }, () => {
       await assert.rejects(openPostgres(db.url), /schema version 999 is newer than this build supports/);
     } finally {
       await pool.end();
+    }
+  });
+
+  test('migration 2 indexes the documents a version-1 database holds, with their statistics and version', async () => {
+    const db = await freshDatabase();
+    const pool = createPool(db.url, { max: 1 });
+    const sermons = SAMPLE_SERMONS.slice(0, 3);
+    try {
+      await migratePostgres(pool, PG_MIGRATIONS.slice(0, 1));
+      await pool.query(
+        `INSERT INTO users (id, name, created_at) VALUES ('alice', 'alice', 0), ('bob', 'bob', 0)`,
+      );
+      for (const [i, d] of sermons.entries()) {
+        await pool.query(
+          `INSERT INTO documents (id, user_id, title, content, size, created_at, search)
+           VALUES ($1, 'alice', $2, $3, 1, 0, to_tsvector('simple', $3))`,
+          [`d${i}`, d.title, d.content],
+        );
+      }
+    } finally {
+      await pool.end();
+    }
+    const upgraded = await openPostgres(db.url, { max: 2 });
+    try {
+      const fresh = await openPostgres((await freshDatabase()).url, { max: 2 });
+      try {
+        await fresh.users.ensureUsers([{ token: 'alice-token-0123456789', user: 'alice' }]);
+        for (const d of sermons) await fresh.documents.createDocument('alice', d);
+        const question = 'Why did the prodigal son come home?';
+        const strip = (hits: Array<{ title: string; text: string; score: number }>) =>
+          hits.map((h) => ({ title: h.title, text: h.text, score: h.score }));
+        const hits = await upgraded.documents.searchPassages('alice', question);
+        assert.ok(hits.length > 0);
+        assert.deepEqual(strip(hits), strip(await fresh.documents.searchPassages('alice', question)));
+        assert.equal(
+          await upgraded.documents.documentsVersion('alice'),
+          await fresh.documents.documentsVersion('alice'),
+        );
+        assert.equal(
+          await upgraded.documents.documentsVersion('bob'),
+          await fresh.documents.documentsVersion('bob'),
+        );
+        assert.equal(await upgraded.documents.deleteDocument('alice', 'd0'), true);
+        assert.equal(await upgraded.documents.countDocuments('alice'), 2);
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      await upgraded.close();
     }
   });
 

@@ -2,13 +2,13 @@
 // (tables from migration 2). What a term is and what is relevant are decided in domain/search; this file
 // only stores and looks up. Callers run add/remove inside their own transaction.
 import type { Database, Statement } from 'better-sqlite3';
-import { splitPassages } from '../../domain/search/passages.js';
 import {
-  type Candidate,
-  type CorpusStats,
-  rankPassages,
-  TITLE_WEIGHT,
-} from '../../domain/search/relevance.js';
+  candidatesFromPostings,
+  indexDocument,
+  type PostingRow,
+  passageTerms,
+} from '../../domain/search/indexing.js';
+import { type CorpusStats, rankPassages } from '../../domain/search/relevance.js';
 import { queryTerms, termFrequencies } from '../../domain/search/text.js';
 import { EMPTY_DOCUMENTS_VERSION, withDocument, withoutDocument } from '../../domain/search/version.js';
 
@@ -30,26 +30,6 @@ interface StatsRow {
   passages: number;
   total_length: number;
   documents_version: string;
-}
-interface PostingRow {
-  seq: number;
-  term: string;
-  tf: number;
-  doc: number;
-  length: number;
-}
-
-/** Term counts of one passage: its own words plus its document's title words, TITLE_WEIGHT times. */
-function passageTerms(text: string, title: Map<string, number>): Map<string, number> {
-  const tf = termFrequencies(text);
-  for (const [t, n] of title) tf.set(t, (tf.get(t) ?? 0) + n * TITLE_WEIGHT);
-  return tf;
-}
-
-function sum(tf: Map<string, number>): number {
-  let n = 0;
-  for (const v of tf.values()) n += v;
-  return n;
 }
 
 /**
@@ -106,7 +86,8 @@ export class SearchIndex {
     );
     // The primary key (user_id, term, …) makes each term one range read of this user's entries.
     this.#postings = db.prepare(
-      `SELECT po.passage_seq AS seq, po.term AS term, po.tf AS tf, pa.doc_seq AS doc, pa.length AS length
+      `SELECT po.passage_seq AS passage, CAST(pa.doc_seq AS TEXT) AS document, pa.length AS length,
+         po.term AS term, po.tf AS tf
        FROM postings po JOIN passages pa ON pa.seq = po.passage_seq
        WHERE po.user_id = ? AND po.term IN (SELECT value FROM json_each(?))`,
     );
@@ -124,16 +105,13 @@ export class SearchIndex {
 
   /** Indexes a newly stored document of `userId`. */
   add(userId: string, doc: IndexedDocument): void {
-    const title = termFrequencies(doc.title);
     let passages = 0;
     let length = 0;
-    for (const text of splitPassages(doc.content)) {
-      const tf = passageTerms(text, title);
-      const n = sum(tf);
-      const seq = Number(this.#insertPassage.run(doc.seq, text, n).lastInsertRowid);
-      for (const [term, count] of tf) this.#insertPosting.run(userId, term, seq, count);
+    for (const p of indexDocument(doc.title, doc.content)) {
+      const seq = Number(this.#insertPassage.run(doc.seq, p.text, p.length).lastInsertRowid);
+      for (const [term, count] of p.tf) this.#insertPosting.run(userId, term, seq, count);
       passages++;
-      length += n;
+      length += p.length;
     }
     const s = this.#statsOf(userId);
     versionMemo(this.#db).byUser.delete(userId);
@@ -190,16 +168,8 @@ export class SearchIndex {
     if (terms.length === 0) return [];
     const s = this.#statsOf(userId);
     const stats: CorpusStats = { passages: s.passages, totalLength: s.total_length };
-    const bySeq = new Map<number, Candidate<number> & { tf: Map<string, number> }>();
-    for (const r of this.#postings.all(userId, JSON.stringify(terms))) {
-      let c = bySeq.get(r.seq);
-      if (c === undefined) {
-        c = { id: r.seq, documentId: String(r.doc), length: r.length, tf: new Map() };
-        bySeq.set(r.seq, c);
-      }
-      c.tf.set(r.term, r.tf);
-    }
-    return rankPassages(terms, stats, [...bySeq.values()], limit).flatMap((hit) => {
+    const candidates = candidatesFromPostings(this.#postings.all(userId, JSON.stringify(terms)));
+    return rankPassages(terms, stats, candidates, limit).flatMap((hit) => {
       const p = this.#passage.get(hit.id);
       return p ? [{ documentId: p.id, title: p.title, text: p.text, score: hit.score }] : [];
     });

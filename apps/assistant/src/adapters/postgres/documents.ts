@@ -1,20 +1,18 @@
-// The user's documents in PostgreSQL and full-text search over them. Every read is scoped by user id, and
-// the search's user scope is part of the index lookup: `documents_user_search` is one GIN index over
-// (user_id, search), so PostgreSQL intersects the user's posting list with the question's terms instead of
-// finding every user's matches and filtering them afterwards.
+// The user's documents in PostgreSQL and excerpt search over them. Every read is scoped by user id. A
+// document, its passages and the user's search statistics and documents version change in one statement
+// (search-index.ts), ranked by the same domain rules as the SQLite store (domain/search).
 import type pg from 'pg';
 import {
   checkSearch,
-  clip,
   DOCUMENT_LIMITS,
   MAX_LIST_LIMIT,
-  PASSAGE_MAX_CHARS,
   requireLimit,
   requireOffset,
   requireText,
   toStoredDocument,
 } from '../../domain/document-rules.js';
-import { queryTerms, termsOf } from '../../domain/search/text.js';
+import { queryTerms } from '../../domain/search/text.js';
+import { documentDigest } from '../../domain/search/version.js';
 import type {
   DocumentInput,
   DocumentStore,
@@ -25,44 +23,15 @@ import type {
 import { codePointLength } from '../../domain/text.js';
 import { newId } from '../db/ids.js';
 import { inTransaction, query } from './pool.js';
+import {
+  deleteDocumentQuery,
+  documentsVersion,
+  insertDocumentQuery,
+  searchPassages,
+} from './search-index.js';
 
 /** Advisory lock namespace for seeding a user's documents (the second key is the user id's hash). */
 const SEED_LOCK = 0x73656564; // 'seed'
-
-/**
- * Indexed text is the search terms of domain/search/text.ts (Unicode folding, stop words, stemming), the
- * same function the question goes through, so both sides normalise alike (DESIGN 3.2).
- */
-export function searchableText(text: string): string {
-  return termsOf(text).join(' ');
-}
-
-interface SearchRow {
-  id: string;
-  title: string;
-  excerpt: string;
-  rank: number;
-}
-
-// The question's terms are letters and digits only, joined by ' or ': websearch_to_tsquery never raises
-// on any input, and with these words it means "any of them". 'simple' (no stemming, no stop words) suits
-// every language alike; the service drops its own stop words before the terms reach the database.
-// ts_rank reads only the matched document itself (no corpus statistics), so one user's score never
-// depends on anyone else's documents; the headline is computed for the top rows only.
-const SEARCH_SQL = `
-  WITH q AS (SELECT websearch_to_tsquery('simple', $2) AS q),
-  hits AS (
-    SELECT d.seq, ts_rank(d.search, q.q) AS rank
-    FROM documents d, q
-    WHERE d.user_id = $1 AND d.search @@ q.q
-    ORDER BY rank DESC, d.seq
-    LIMIT $3
-  )
-  SELECT d.id, d.title, h.rank,
-         ts_headline('simple', d.content, q.q,
-           'StartSel="", StopSel="", MaxWords=60, MinWords=25, MaxFragments=1') AS excerpt
-  FROM hits h JOIN documents d ON d.seq = h.seq, q
-  ORDER BY h.rank DESC, h.seq`;
 
 export class PgDocumentStore implements DocumentStore {
   readonly #pool: pg.Pool;
@@ -78,23 +47,7 @@ export class PgDocumentStore implements DocumentStore {
     const title = requireText(input?.title, 'title', DOCUMENT_LIMITS.titleMaxChars);
     const content = requireText(input?.content, 'content', DOCUMENT_LIMITS.contentMaxChars);
     const doc = { id: newId('doc'), title, content, createdAt: this.#now(), size: codePointLength(content) };
-    const insert = {
-      name: 'documents_insert',
-      text: `INSERT INTO documents (id, user_id, title, content, size, created_at, search)
-             VALUES ($1, $2, $3, $4, $5, $6,
-                     setweight(to_tsvector('simple', $7), 'A') || setweight(to_tsvector('simple', $8), 'B'))`,
-      values: [
-        doc.id,
-        userId,
-        title,
-        content,
-        doc.size,
-        doc.createdAt,
-        searchableText(title),
-        searchableText(content),
-      ],
-    };
-    return { doc, insert };
+    return { doc, insert: insertDocumentQuery(userId, doc) };
   }
 
   async createDocument(userId: string, input: DocumentInput): Promise<StoredDocument> {
@@ -153,12 +106,19 @@ export class PgDocumentStore implements DocumentStore {
   }
 
   async deleteDocument(userId: string, id: string): Promise<boolean> {
-    const res = await query(this.#pool, {
-      name: 'documents_delete',
-      text: 'DELETE FROM documents WHERE user_id = $1 AND id = $2',
+    // Read first: the version subtracts the digest of what the document said (a document never changes).
+    const found = await query<{ title: string; content: string }>(this.#pool, {
+      name: 'documents_get_text',
+      text: 'SELECT title, content FROM documents WHERE user_id = $1 AND id = $2',
       values: [userId, id],
     });
-    return res.rowCount === 1;
+    const doc = found.rows[0];
+    if (!doc) return false;
+    const { rows } = await query<{ deleted: number }>(
+      this.#pool,
+      deleteDocumentQuery(userId, id, documentDigest(doc.title, doc.content)),
+    );
+    return rows[0]?.deleted === 1;
   }
 
   async countDocuments(userId: string): Promise<number> {
@@ -171,31 +131,23 @@ export class PgDocumentStore implements DocumentStore {
   }
 
   /**
-   * Fingerprint of the user's document set: the newest document's sequence number and the count, so any
-   * addition or removal changes it; every instance reads the same database, so they agree on it.
+   * Fingerprint of the user's document set (domain/search/version.ts: the sum of a hash of every
+   * document's title and content), updated by the statements that add and delete documents: any change
+   * to the set changes it, every instance reads the same value, and it equals the SQLite store's for the
+   * same documents.
    */
   async documentsVersion(userId: string): Promise<string> {
-    const { rows } = await query<{ v: string }>(this.#pool, {
-      name: 'documents_version',
-      text: `SELECT coalesce(max(seq), 0)::text || ':' || count(*)::text AS v FROM documents WHERE user_id = $1`,
-      values: [userId],
-    });
-    return rows[0]?.v ?? '0:0';
+    return documentsVersion(this.#pool, userId);
   }
 
+  /**
+   * The caller's relevant passages for free text `query`, best first, one per document: the passages of
+   * the caller's documents holding any of the question's terms (GIN lookup by user and terms), kept and
+   * ordered by domain/search/relevance.ts over the caller's own statistics — the same rules, and so the
+   * same excerpts and scores, as the SQLite store. Any input is safe; a question the documents do not
+   * answer gives [].
+   */
   async searchPassages(userId: string, question: string, limit = 3): Promise<Passage[]> {
-    const terms = queryTerms(checkSearch(question, limit));
-    if (terms.length === 0) return [];
-    const { rows } = await query<SearchRow>(this.#pool, {
-      name: 'documents_search',
-      text: SEARCH_SQL,
-      values: [userId, terms.join(' or '), limit],
-    });
-    return rows.map((r) => ({
-      documentId: r.id,
-      title: r.title,
-      text: clip(r.excerpt, PASSAGE_MAX_CHARS),
-      score: r.rank,
-    }));
+    return searchPassages(this.#pool, userId, queryTerms(checkSearch(question, limit)), limit);
   }
 }

@@ -3,11 +3,14 @@
 // several instances starting together apply each migration exactly once: the first takes the lock and
 // migrates, the others wait, then find nothing left to do. Never edit a shipped migration: add one.
 import type pg from 'pg';
+import { backfillSearchIndex } from './search-index.js';
 
 export interface PgMigration {
   readonly version: number;
   readonly description: string;
   readonly sql: string;
+  /** Runs after `sql`, in the same transaction: data the service itself computes (a search backfill). */
+  readonly up?: (client: pg.PoolClient) => Promise<void>;
 }
 
 export const PG_MIGRATIONS: readonly PgMigration[] = [
@@ -67,6 +70,54 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX jobs_user_pending ON jobs (user_id) WHERE status IN ('queued', 'running');
       CREATE INDEX jobs_finished ON jobs (updated_at) WHERE status IN ('done', 'failed');
     `,
+  },
+  {
+    version: 2,
+    description: 'per-user passage index with the domain search rules (same ranking as SQLite)',
+    sql: `
+      -- A document's passages (domain/search/passages.ts): what search ranks and returns as excerpts.
+      -- terms/counts are the passage's search terms (domain/search/text.ts, title terms included TITLE_WEIGHT
+      -- times) and their counts, position by position; length is the sum of counts. search holds the same
+      -- terms as lexemes, verbatim: no text search configuration re-parses them.
+      CREATE TABLE passages (
+        seq     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        doc_seq bigint NOT NULL REFERENCES documents(seq) ON DELETE CASCADE,
+        user_id text NOT NULL,
+        text    text NOT NULL,
+        length  integer NOT NULL,
+        terms   text[] NOT NULL,
+        counts  integer[] NOT NULL,
+        search  tsvector GENERATED ALWAYS AS (array_to_tsvector(terms)) STORED
+      );
+      CREATE INDEX passages_doc ON passages (doc_seq);
+      -- user_id is part of every lookup. fastupdate off: a search never scans a pending list of entries
+      -- that other users' recent writes left there.
+      CREATE INDEX passages_user_search ON passages USING gin (user_id, search) WITH (fastupdate = off);
+
+      -- Per-user corpus statistics for BM25, and the fingerprint of the user's document set
+      -- (domain/search/version.ts: the sum of the documents' digests modulo 2^128), kept in step by the
+      -- statements that add and delete documents.
+      CREATE TABLE search_stats (
+        user_id           text PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        passages          integer NOT NULL,
+        total_length      bigint NOT NULL,
+        documents_version numeric(39, 0) NOT NULL
+      );
+
+      DROP INDEX documents_user_search;
+      ALTER TABLE documents DROP COLUMN search;
+
+      -- The service never edits a document in place (it deletes and adds); an UPDATE of its text or owner
+      -- would leave its passages, the statistics and the version describing the old one, so it is refused.
+      CREATE FUNCTION documents_text_unchanged() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'documents.title, content and user_id are not updated in place: delete the document and add it again'
+          USING ERRCODE = 'feature_not_supported';
+      END $$;
+      CREATE TRIGGER documents_text_unchanged BEFORE UPDATE OF title, content, user_id ON documents
+        FOR EACH ROW EXECUTE FUNCTION documents_text_unchanged();
+    `,
+    up: backfillSearchIndex,
   },
 ];
 
@@ -129,6 +180,7 @@ export async function migratePostgres(
         try {
           await client.query('BEGIN');
           await client.query(m.sql);
+          await m.up?.(client);
           await client.query('INSERT INTO schema_migrations (version, description) VALUES ($1, $2)', [
             m.version,
             m.description,

@@ -70,7 +70,9 @@ export function documentFrequencies<Id>(
 
 /**
  * The relevant passages, best first, at most one per document and at most `limit`. A passage is relevant
- * when it covers at least MIN_COVERAGE of the question; among those, BM25 orders them.
+ * when it covers at least MIN_COVERAGE of the question; among those, BM25 orders them. Exact ties (same
+ * score and coverage) keep the order of `candidates`: a document's earlier passage wins, and documents keep
+ * the order their first candidate came in (see candidatesFromPostings in indexing.ts).
  */
 export function rankPassages<Id>(
   terms: readonly string[],
@@ -93,9 +95,11 @@ export function rankPassages<Id>(
   for (const c of candidates) {
     let score = 0;
     let covered = 0;
-    for (const [term, tf] of c.tf) {
-      const w = weight.get(term);
-      if (w === undefined || tf <= 0) continue;
+    // In the question's term order, whatever order the candidate's counts were collected in: the sum is
+    // then the same float in every store.
+    for (const [term, w] of weight) {
+      const tf = c.tf.get(term);
+      if (tf === undefined || tf <= 0) continue;
       covered += w + COVERAGE_FLOOR;
       score += (w * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * c.length) / avgLength));
     }
@@ -105,7 +109,8 @@ export function rankPassages<Id>(
     const prev = best.get(c.documentId);
     if (prev === undefined || better(ranked, prev)) best.set(c.documentId, ranked);
   }
-  return [...best.values()].sort((a, b) => (better(a, b) ? -1 : 1)).slice(0, limit);
+  // Array.prototype.sort is stable: 0 keeps tied documents in candidate order.
+  return [...best.values()].sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0)).slice(0, limit);
 }
 
 function better<Id>(a: Ranked<Id>, b: Ranked<Id>): boolean {

@@ -7,7 +7,15 @@ import { createHash } from 'node:crypto';
 export const EMPTY_DOCUMENTS_VERSION = '0'.repeat(32);
 const MOD = 1n << 128n;
 
-function digest(title: string, content: string): bigint {
+/** Fingerprints are sums modulo this (2^128). */
+export const VERSION_MODULUS = MOD;
+
+/**
+ * The 128-bit hash one document adds to its owner's fingerprint (and subtracts when it leaves). A store
+ * that keeps the sum itself (PostgreSQL, in one atomic UPDATE) adds and subtracts this, modulo
+ * VERSION_MODULUS, and shows the sum with formatDocumentsVersion.
+ */
+export function documentDigest(title: string, content: string): bigint {
   const hash = createHash('sha256').update(title).update('\u0000').update(content).digest('hex');
   return BigInt(`0x${hash.slice(0, 32)}`);
 }
@@ -20,6 +28,11 @@ function format(value: bigint): string {
   return (((value % MOD) + MOD) % MOD).toString(16).padStart(32, '0');
 }
 
+/** The fingerprint whose sum is `sum` (any integer, taken modulo VERSION_MODULUS). */
+export function formatDocumentsVersion(sum: bigint): string {
+  return format(sum);
+}
+
 /**
  * The fingerprint after a document with this title and content joins the set: the sum (mod 2^128) of a
  * 128-bit hash of every document's text. It depends on what the documents say, not on ids or order, so
@@ -27,10 +40,10 @@ function format(value: bigint): string {
  * duplicate counts twice, so adding a copy changes it. O(1) to update.
  */
 export function withDocument(version: string, title: string, content: string): string {
-  return format(parse(version) + digest(title, content));
+  return format(parse(version) + documentDigest(title, content));
 }
 
 /** The fingerprint after a document with this title and content leaves the set. */
 export function withoutDocument(version: string, title: string, content: string): string {
-  return format(parse(version) - digest(title, content));
+  return format(parse(version) - documentDigest(title, content));
 }
