@@ -14,6 +14,8 @@ export interface StreamPermit {
   cancel(): void;
   /** The stream's own timeout: always a failure, whatever `include`/`exclude` say. Defaults to `failure`. */
   timedOut?(error: TimeoutError): void;
+  /** A chunk arrived from the upstream (a sign of life: a HALF-OPEN probe's `halfOpenTimeout` restarts). */
+  progress?(): void;
 }
 
 /** Where a stream gets its admission: `CircuitBreaker.acquirePermit` (rejects with `CircuitOpenError`). */
@@ -164,6 +166,7 @@ class BreakerStream<T> extends CallSignal implements StreamIterator<T> {
       this.#permit?.success();
       return doneResult;
     }
+    this.#permit?.progress?.();
     return { done: false, value: step.value };
   }
 
