@@ -193,7 +193,8 @@ export class CircuitBreaker implements Policy, BreakerRef {
   /**
    * Run a streaming call (an async iterable of chunks, e.g. LLM tokens) through the breaker. Admission
    * happens at the first read (`CircuitOpenError` there); the permit, and a HALF-OPEN probe slot, is held
-   * until the stream ends. The stream completing is a success, its error a failure (classified like
+   * until the stream ends, and each chunk is a sign of life (a probe is written off only after
+   * `halfOpenTimeout` without one). The stream completing is a success, its error a failure (classified like
    * `execute`), `streamTimeout.firstChunk` / `.idle` expiring a failure that aborts the call's own signal;
    * the consumer stopping early (`break`, `return()`) or the caller's `signal` aborting is neither.
    */

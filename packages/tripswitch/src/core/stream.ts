@@ -57,7 +57,8 @@ const doneResult: IteratorReturnResult<undefined> = Object.freeze({ done: true, 
 
 /**
  * One streaming call through a breaker. Admission happens on the first `next()` (a `CircuitOpenError` is
- * thrown there); the permit (and a HALF-OPEN probe slot) is held until the stream ends. Outcomes:
+ * thrown there); the permit (and a HALF-OPEN probe slot) is held until the stream ends, and each chunk from
+ * the upstream is reported to it as progress (a probe's `halfOpenTimeout` restarts). Outcomes:
  * - the upstream iterator completes: success;
  * - it throws (or resolving the iterable fails): failure, classified by the permit like `execute`;
  * - no first chunk within `firstChunk.ms`, or silence longer than `idle.ms` while the consumer waits: the
