@@ -187,6 +187,34 @@ describe('several probes: each has its own deadline', () => {
   });
 });
 
+describe('Permit.progress()', () => {
+  test('restarts a probe permit deadline; does nothing for an ordinary call or after the outcome', async () => {
+    const { b, clock } = halfOpen();
+    const permit = await b.acquirePermit();
+    clock.advance(800);
+    permit.progress();
+    clock.advance(800); // 1.6 s since admission, 0.8 s since the sign of life
+    assert.equal(b.state, 'half-open');
+    permit.success();
+    assert.equal(b.state, 'closed');
+    permit.progress(); // after the outcome: nothing
+    const ordinary = await b.acquirePermit();
+    ordinary.progress();
+    ordinary.success();
+    assert.equal(b.state, 'closed');
+    assert.equal(b.stats().totals.timeouts, 0);
+  });
+
+  test('without it, a probe permit is written off halfOpenTimeout after admission', async () => {
+    const { b, clock } = halfOpen();
+    const permit = await b.acquirePermit();
+    clock.advance(HALF_OPEN_TIMEOUT);
+    assert.equal(b.state, 'open');
+    permit.success(); // late: counts nowhere
+    assert.equal(b.stats().totals.successes, 0);
+  });
+});
+
 describe('stale generations', () => {
   test('chunks of a stream admitted in an older generation change nothing', async () => {
     const { b, clock } = halfOpen();
