@@ -13,6 +13,7 @@ import { CircuitOpenError, TimeoutError } from './errors.js';
 import { type CircuitBreakerEvents, EventHub, type EventName } from './events.js';
 import type { FailureTimes } from './fail-times.js';
 import { exportState, hydrate } from './hydration.js';
+import type { ProbeRef, ProbeSlot } from './internals.js';
 import type { LatencyHistogram } from './latency.js';
 import {
   type BreakerRef,
@@ -78,8 +79,11 @@ export class CircuitBreaker implements Policy, BreakerRef {
   // OPEN bookkeeping: until when, and consecutive openings since the last CLOSED (feeds backoff).
   /** @internal */ _openUntil = 0;
   /** @internal */ _openings = 0;
-  // HALF-OPEN bookkeeping; `_probeProgressAt`: last time a probe was admitted into an empty slot set or settled.
-  /** @internal */ _probes = 0;
+  // HALF-OPEN bookkeeping. `_slots`: the probes in flight, each with its own last sign of life (see
+  // `_advance`); `_probeProgressAt`: last time a probe was admitted into an empty slot set or succeeded
+  // (what a HALF-OPEN rejection reports when no probe of ours is in flight, e.g. another instance probes).
+  /** Probes in flight in the current HALF-OPEN generation (replaced, not emptied, by a transition). */
+  private _slots: ProbeSlot[] = [];
   /** @internal */ _probeSuccesses = 0;
   /** @internal */ _probeProgressAt = 0;
   // Figures. `_hasLastError`: a failure was recorded since the last reset (`_lastError` may be `undefined`).
@@ -126,6 +130,11 @@ export class CircuitBreaker implements Policy, BreakerRef {
   }
 
   // ---------------------------------------------------------------- inspection
+
+  /** @internal HALF-OPEN probes in flight. */
+  get _probes(): number {
+    return this._slots.length;
+  }
 
   /** Current state. Reading it performs the lazy OPEN -> HALF-OPEN move once `openDuration` has passed. */
   get state(): CircuitState {
@@ -184,7 +193,8 @@ export class CircuitBreaker implements Policy, BreakerRef {
   /**
    * Run a streaming call (an async iterable of chunks, e.g. LLM tokens) through the breaker. Admission
    * happens at the first read (`CircuitOpenError` there); the permit, and a HALF-OPEN probe slot, is held
-   * until the stream ends. The stream completing is a success, its error a failure (classified like
+   * until the stream ends, and each chunk is a sign of life (a probe is written off only after
+   * `halfOpenTimeout` without one). The stream completing is a success, its error a failure (classified like
    * `execute`), `streamTimeout.firstChunk` / `.idle` expiring a failure that aborts the call's own signal;
    * the consumer stopping early (`break`, `return()`) or the caller's `signal` aborting is neither.
    */
@@ -314,18 +324,20 @@ export class CircuitBreaker implements Policy, BreakerRef {
   // ---------------------------------------------------------------- admission
 
   /**
-   * @internal Admission: `false` = admitted as an ordinary call, `true` = admitted as a HALF-OPEN probe
-   * (slot taken), otherwise the code of the state that refuses.
+   * @internal Admission: `false` = admitted as an ordinary call, an object = admitted as a HALF-OPEN probe
+   * (the slot taken, which the call hands back with its outcome), otherwise the code of the state that
+   * refuses.
    */
-  _admit(now: number): boolean | StateCode {
+  _admit(now: number): ProbeRef | StateCode {
     if (this._code === CLOSED) return false;
     this._advance(now);
     const code = this._code as StateCode; // _advance may have moved it
     if (code === CLOSED || code === DISABLED) return false;
-    if (code === HALF_OPEN && this._probes < this._o.halfOpenMaxCalls) {
-      if (this._probes === 0) this._probeProgressAt = now;
-      this._probes++;
-      return true;
+    if (code === HALF_OPEN && this._slots.length < this._o.halfOpenMaxCalls) {
+      if (this._slots.length === 0) this._probeProgressAt = now;
+      const slot: ProbeSlot = { at: now };
+      this._slots.push(slot);
+      return slot;
     }
     return code;
   }
@@ -342,13 +354,40 @@ export class CircuitBreaker implements Policy, BreakerRef {
   private _retryAfter(code: StateCode, now: number): number {
     if (code === OPEN) return this._openUntil - now;
     if (code === ISOLATED) return Number.POSITIVE_INFINITY;
-    if (code === HALF_OPEN) return this._probeProgressAt + this._o.halfOpenTimeout - now;
+    if (code === HALF_OPEN) {
+      // Every slot busy: the earliest a slot can come free without an outcome is the first write-off.
+      const last = this._slots.length > 0 ? this._lastSignOfLife() : this._probeProgressAt;
+      return last + this._o.halfOpenTimeout - now;
+    }
     return 0;
   }
 
+  /** The oldest last sign of life among the probes in flight (call only with probes in flight). */
+  private _lastSignOfLife(): number {
+    const slots = this._slots;
+    let at = slots[0]!.at;
+    for (let i = 1; i < slots.length; i++) if (slots[i]!.at < at) at = slots[i]!.at;
+    return at;
+  }
+
   /** @internal Give back a HALF-OPEN probe slot taken in generation `gen` (a no-op once the state moved on). */
-  _releaseProbeSlot(gen: number): void {
-    if (gen === this._gen && this._code === HALF_OPEN && this._probes > 0) this._probes--;
+  _releaseProbeSlot(gen: number, slot: ProbeSlot): void {
+    if (gen !== this._gen || this._code !== HALF_OPEN) return;
+    const i = this._slots.indexOf(slot);
+    if (i >= 0) this._slots.splice(i, 1);
+  }
+
+  /**
+   * @internal A sign of life from the probe holding `slot`, admitted in generation `gen` (a stream probe's
+   * chunk): its `halfOpenTimeout` runs from now. A write-off that fell due first is applied first (a chunk
+   * after the deadline revives nothing); a probe of an earlier generation, or one already settled, changes
+   * nothing. Only this probe's deadline moves: another probe's silence is still written off on time.
+   */
+  _probeAlive(gen: number, slot: ProbeSlot): void {
+    if (gen !== this._gen || this._code !== HALF_OPEN) return;
+    const now = this._o.clock.now();
+    this._advance(now);
+    if (gen === this._gen && this._slots.includes(slot)) slot.at = now;
   }
 
   // ---------------------------------------------------------------- outcomes
@@ -358,21 +397,21 @@ export class CircuitBreaker implements Policy, BreakerRef {
    * before the last `reset()`, or a HALF-OPEN probe already written off by `halfOpenTimeout` (counted once,
    * as that timeout).
    */
-  _discards(gen: number, probe: boolean): boolean {
-    return gen < this._epoch || (probe && this._writtenOff.includes(gen));
+  _discards(gen: number, probe: ProbeRef): boolean {
+    return gen < this._epoch || (probe !== false && this._writtenOff.includes(gen));
   }
 
   /** @internal A call that counts neither way (caller's abort, excluded error, cancelled permit). */
-  _onIgnored(gen: number, probe: boolean, err: unknown): void {
+  _onIgnored(gen: number, probe: ProbeRef, err: unknown): void {
     if (this._code === HALF_OPEN) this._advance(this._o.clock.now()); // a due write-off first (see _onSuccess)
     if (this._discards(gen, probe)) return;
     this._ignored++;
-    if (probe) this._releaseProbeSlot(gen);
+    if (probe !== false) this._releaseProbeSlot(gen, probe);
     this._events.emit('ignored', err);
   }
 
   /** @internal A success of a call admitted in generation `gen`; `elapsed` in ms (0 when not measured). */
-  _onSuccess(gen: number, probe: boolean, elapsed: number): void {
+  _onSuccess(gen: number, probe: ProbeRef, elapsed: number): void {
     // A probe that outlived halfOpenTimeout was written off, whether or not anyone looked in the meantime:
     // that happens first, so its late result counts nowhere and any outcome after it is recorded after it.
     if (this._code === HALF_OPEN) this._advance(this._o.clock.now());
@@ -393,8 +432,8 @@ export class CircuitBreaker implements Policy, BreakerRef {
       } else if (this._code === HALF_OPEN) {
         // A probe's success; a manual recordSuccess() in HALF-OPEN counts as one too (holding no slot).
         const now = this._o.clock.now();
-        if (probe) {
-          this._probes--;
+        if (probe !== false) {
+          this._releaseProbeSlot(gen, probe);
           this._probeProgressAt = now;
         }
         if (++this._probeSuccesses >= this._o.successThreshold)
@@ -406,7 +445,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
   }
 
   /** @internal A failure of a call admitted in generation `gen`; `elapsed` in ms (0 when not measured). */
-  _onFailure(gen: number, probe: boolean, err: unknown, elapsed: number): void {
+  _onFailure(gen: number, probe: ProbeRef, err: unknown, elapsed: number): void {
     const now = this._o.clock.now();
     if (this._code === HALF_OPEN) this._advance(now); // a due write-off first (see _onSuccess)
     if (gen !== this._gen && this._discards(gen, probe)) return;
@@ -424,7 +463,6 @@ export class CircuitBreaker implements Policy, BreakerRef {
         if (this._code === CLOSED && gen === this._gen && this._shouldTrip(now))
           this._transition(OPEN, err, now, 'trip');
       } else if (this._code === HALF_OPEN) {
-        if (probe) this._probes--;
         this._transition(OPEN, err, now, 'probe');
       }
     }
@@ -436,7 +474,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
    * nowhere. A probe's write-off that fell due first is applied before deciding (then this timeout counts
    * nowhere).
    */
-  _onTimeout(gen: number, probe: boolean, err: unknown, elapsed: number): void {
+  _onTimeout(gen: number, probe: ProbeRef, err: unknown, elapsed: number): void {
     if (this._code === HALF_OPEN) this._advance(this._o.clock.now());
     if (!this._discards(gen, probe)) this._timeouts++;
     this._onFailure(gen, probe, err, elapsed);
@@ -483,19 +521,28 @@ export class CircuitBreaker implements Policy, BreakerRef {
     return w.slowThreshold !== undefined && counts.windowSlowCalls / counts.windowCalls >= w.slowThreshold;
   }
 
-  /** Lazy transitions driven by time: OPEN -> HALF-OPEN, and a stuck HALF-OPEN probe -> OPEN. */
+  /**
+   * Lazy transitions driven by time: OPEN -> HALF-OPEN, and a stuck HALF-OPEN probe -> OPEN.
+   *
+   * Each probe in flight has its own deadline: `halfOpenTimeout` after its last sign of life, which is its
+   * admission, then each chunk of a stream probe (`_probeAlive`). A call that is not a stream is thus
+   * written off `halfOpenTimeout` after admission; a stream probe only after that long without a chunk, so a
+   * healthy stream longer than `halfOpenTimeout` can close the circuit. One deadline per probe, rather than
+   * one for the whole slot set, so a streaming probe never keeps a hung one alive. The first deadline to
+   * pass writes the generation off (OPEN): every probe of it then counts nowhere.
+   */
   private _advance(now: number): void {
     if (this._code === OPEN) {
       if (now >= this._openUntil) this._transition(HALF_OPEN, undefined, now, 'timer');
     } else if (
       this._code === HALF_OPEN &&
-      this._probes > 0 &&
-      now - this._probeProgressAt >= this._o.halfOpenTimeout
+      this._slots.length > 0 &&
+      now - this._lastSignOfLife() >= this._o.halfOpenTimeout
     ) {
       // A probe that never settles counts as failed, once: its late result counts nowhere (see _discards).
       // The write-off happened at the probe's deadline, whenever someone looks: the OPEN period runs from
       // there, so a breaker noticed late may already be due for HALF-OPEN again.
-      const at = this._probeProgressAt + this._o.halfOpenTimeout;
+      const at = this._lastSignOfLife() + this._o.halfOpenTimeout;
       const error = new TimeoutError(this._o.halfOpenTimeout);
       if (this._writtenOff.push(this._gen) > 8) this._writtenOff.shift();
       this._countFailure(error, now - at);
@@ -521,7 +568,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
     const from = this._code;
     this._gen++;
     this._code = to;
-    this._probes = 0;
+    if (this._slots.length > 0) this._slots = []; // the old generation's slots are theirs: chunks touch nothing
     this._probeSuccesses = 0;
     if (to === CLOSED || to === DISABLED) {
       this._consecutive = 0;

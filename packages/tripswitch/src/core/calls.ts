@@ -61,7 +61,7 @@ export async function runGuarded<T>(
   const clock = b._o.clock;
   const now = clock.now();
   const admitted = b._admit(now);
-  if (typeof admitted !== 'boolean') {
+  if (typeof admitted === 'number') {
     const rejection = b._reject(admitted, now);
     // Reject after the caller has attached its handler: a promise rejected before anyone listens goes
     // through Node's unhandled-rejection bookkeeping, which costs more than the rest of the rejection.
@@ -70,7 +70,7 @@ export async function runGuarded<T>(
   }
   const gen = b._gen;
   const probe = admitted;
-  const lease = probe && b._link.shared ? await clusterProbeLease(b, gen) : null;
+  const lease = probe !== false && b._link.shared ? await clusterProbeLease(b, gen, probe) : null;
   b._calls++;
   const measure = b._latency !== undefined || b._window !== undefined;
   const started = measure ? clock.now() : 0;
@@ -156,10 +156,11 @@ export function tryExecute<T>(
     // Decide rejection synchronously so the open-circuit path creates no rejected promise at all.
     const now = b._o.clock.now();
     const rejection = b._admit(now);
-    if (typeof rejection !== 'boolean') {
+    if (typeof rejection === 'number') {
       return Promise.resolve({ ok: false, error: b._reject(rejection, now) });
     }
-    if (rejection === true) b._releaseProbeSlot(b._gen); // admitted as probe: give it back, execute re-admits
+    // Admitted as a probe: give the slot back, execute re-admits.
+    if (rejection !== false) b._releaseProbeSlot(b._gen, rejection);
   }
   return b.execute(fn, signal).then(
     (value) => ({ ok: true, value }),

@@ -17,7 +17,8 @@ export class CircuitOpenError extends Error {
   readonly state: CircuitState;
   /**
    * Milliseconds until a probe may run: the rest of the open period; while HALF-OPEN probes are busy, the
-   * time until they would be written off (`halfOpenTimeout`); Infinity when isolated.
+   * time until the first of them would be written off (`halfOpenTimeout` after its last sign of life: its
+   * admission, or a stream probe's last chunk); Infinity when isolated.
    */
   readonly retryAfter: number;
 

@@ -17,6 +17,18 @@ import type { SharedSnapshot, StoreLink, StoreStatus } from './store.js';
 import type { CircuitState, Operation } from './types.js';
 import type { SlidingWindow } from './window.js';
 
+/**
+ * One HALF-OPEN probe in flight: `at` is its last sign of life on the breaker clock (ms) — its admission,
+ * then each chunk a stream probe delivers (`_probeAlive`). The probe is written off `halfOpenTimeout` after
+ * that. Held by the call that took the slot; the breaker drops it when the call settles or the state moves.
+ */
+export interface ProbeSlot {
+  at: number;
+}
+
+/** How an outcome names its call: the probe slot it holds, or `false` for a call that holds none. */
+export type ProbeRef = ProbeSlot | false;
+
 export interface BreakerInternals {
   // Public API the helpers use.
   readonly name: string;
@@ -62,14 +74,15 @@ export interface BreakerInternals {
   _openingsTotal: number;
 
   // Admission and the state machine's inputs.
-  _admit(now: number): boolean | StateCode;
+  _admit(now: number): ProbeRef | StateCode;
   _reject(code: StateCode, now?: number): CircuitOpenError;
-  _releaseProbeSlot(gen: number): void;
-  _discards(gen: number, probe: boolean): boolean;
-  _onSuccess(gen: number, probe: boolean, elapsed: number): void;
-  _onFailure(gen: number, probe: boolean, err: unknown, elapsed: number): void;
-  _onTimeout(gen: number, probe: boolean, err: unknown, elapsed: number): void;
-  _onIgnored(gen: number, probe: boolean, err: unknown): void;
+  _releaseProbeSlot(gen: number, slot: ProbeSlot): void;
+  _probeAlive(gen: number, slot: ProbeSlot): void;
+  _discards(gen: number, probe: ProbeRef): boolean;
+  _onSuccess(gen: number, probe: ProbeRef, elapsed: number): void;
+  _onFailure(gen: number, probe: ProbeRef, err: unknown, elapsed: number): void;
+  _onTimeout(gen: number, probe: ProbeRef, err: unknown, elapsed: number): void;
+  _onIgnored(gen: number, probe: ProbeRef, err: unknown): void;
   _resetStreak(): void;
   _adopt(snapshot: SharedSnapshot): void;
 }

@@ -86,6 +86,11 @@ export interface CircuitBreakerOptions {
   openDuration?: number | ((ctx: OpenDurationContext) => number);
   halfOpenMaxCalls?: number;
   successThreshold?: number;
+  /**
+   * ms a HALF-OPEN probe may go without a sign of life before it is written off (a failure and a timeout;
+   * the circuit re-opens). Each probe has its own deadline: from its admission, restarted by each chunk of a
+   * `stream()` probe (or `Permit.progress()`). Default 60_000.
+   */
   halfOpenTimeout?: number;
   timeout?: number;
   /** Timeouts for `stream()` (time to first chunk, idle between chunks). */

@@ -6,7 +6,7 @@
  */
 
 import { isPolicyRejection } from './errors.js';
-import type { BreakerInternals } from './internals.js';
+import type { BreakerInternals, ProbeRef } from './internals.js';
 import { matchesAny } from './options.js';
 import type { DeadlineExceeded } from './timed-call.js';
 
@@ -22,7 +22,7 @@ export const IGNORED = 2;
 export function settleError(
   b: BreakerInternals,
   gen: number,
-  probe: boolean,
+  probe: ProbeRef,
   err: unknown,
   signal: AbortSignal | undefined,
   timedOut: boolean,
@@ -48,7 +48,7 @@ export function settleError(
 export function ignores(
   b: BreakerInternals,
   gen: number,
-  probe: boolean,
+  probe: ProbeRef,
   err: unknown,
   signal: AbortSignal | undefined,
 ): boolean {
@@ -71,7 +71,7 @@ export function ignores(
  * false). Call only when the option is set. A predicate that returned a promise raises `UsageError`: the
  * call is then recorded as neither.
  */
-export function isFailureResult(b: BreakerInternals, result: unknown, gen: number, probe: boolean): boolean {
+export function isFailureResult(b: BreakerInternals, result: unknown, gen: number, probe: ProbeRef): boolean {
   try {
     return b._o.isFailureResult!(result);
   } catch (misuse) {

@@ -3,14 +3,14 @@
  * shared store's probe lease respected. The permit reports exactly one outcome, classified like `execute`.
  */
 import type { TimeoutError } from './errors.js';
-import type { BreakerInternals } from './internals.js';
+import type { BreakerInternals, ProbeSlot } from './internals.js';
 import { ignores } from './outcome.js';
 import type { Permit } from './results.js';
 import { DISABLED, STATE_CODES } from './states.js';
 import type { ProbeLease } from './store.js';
 
 /** What a disabled breaker hands out: every outcome goes unrecorded. */
-const disabledPermit: Permit = { success() {}, failure() {}, cancel() {}, timedOut() {} };
+const disabledPermit: Permit = { success() {}, failure() {}, cancel() {}, timedOut() {}, progress() {} };
 
 /** `acquirePermit()`: resolves to a permit or rejects with `CircuitOpenError`. */
 export async function acquirePermit(b: BreakerInternals): Promise<Permit> {
@@ -18,9 +18,9 @@ export async function acquirePermit(b: BreakerInternals): Promise<Permit> {
   const clock = b._o.clock;
   if (b._code === DISABLED) return disabledPermit;
   const admitted = b._admit(clock.now());
-  if (typeof admitted !== 'boolean') throw b._reject(admitted);
+  if (typeof admitted === 'number') throw b._reject(admitted);
   const gen = b._gen;
-  const lease = admitted && b._link.shared ? await clusterProbeLease(b, gen) : null;
+  const lease = admitted !== false && b._link.shared ? await clusterProbeLease(b, gen, admitted) : null;
   b._calls++;
   const started = clock.now();
   let settled = false;
@@ -63,6 +63,11 @@ export async function acquirePermit(b: BreakerInternals): Promise<Permit> {
       b._onTimeout(gen, admitted, error, clock.now() - started);
       lease?.release('failure');
     },
+    progress: () => {
+      if (settled || admitted === false) return; // only a HALF-OPEN probe has a deadline to move
+      b._probeAlive(gen, admitted);
+      lease?.extend?.();
+    },
   };
 }
 
@@ -71,10 +76,14 @@ export async function acquirePermit(b: BreakerInternals): Promise<Permit> {
  * (another instance probes, or the state moved on while we asked) the slot is given back and the call is
  * rejected with `CircuitOpenError`.
  */
-export async function clusterProbeLease(b: BreakerInternals, gen: number): Promise<ProbeLease> {
+export async function clusterProbeLease(
+  b: BreakerInternals,
+  gen: number,
+  slot: ProbeSlot,
+): Promise<ProbeLease> {
   const lease = await b._link.acquireProbe();
   if (lease !== null && gen === b._gen) return lease;
   lease?.release('neutral');
-  b._releaseProbeSlot(gen);
+  b._releaseProbeSlot(gen, slot);
   throw b._reject(STATE_CODES[b.state]); // reading the state performs a due lazy transition
 }

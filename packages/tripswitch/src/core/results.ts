@@ -15,6 +15,13 @@ export interface Permit {
   cancel(): void;
   /** Your own deadline for the call passed: always a failure (whatever `include`/`exclude` say), counted in `totals.timeouts`. */
   timedOut(error: TimeoutError): void;
+  /**
+   * A sign of life from a long call still running (e.g. each chunk of a stream you read yourself). For a
+   * HALF-OPEN probe, `halfOpenTimeout` then runs from now instead of from admission (and a shared store's
+   * probe lease is extended), so a healthy call longer than `halfOpenTimeout` is not written off. A no-op
+   * for an ordinary call, and after an outcome was reported.
+   */
+  progress(): void;
 }
 
 export interface CircuitBreakerStats {

@@ -80,6 +80,11 @@ export interface StoreLink {
 export interface ProbeLease {
   /** Report the probe's outcome; a lease that has expired meanwhile is ignored by the store. */
   release(outcome: 'success' | 'failure' | 'neutral'): void;
+  /**
+   * The probe showed a sign of life (a stream chunk): keep the lease for another full lease period from
+   * now. Optional; a store may throttle it. Without it a lease lasts its fixed period from acquisition.
+   */
+  extend?(): void;
 }
 
 const grantedLease: ProbeLease = { release() {} };

@@ -14,6 +14,8 @@ export interface StreamPermit {
   cancel(): void;
   /** The stream's own timeout: always a failure, whatever `include`/`exclude` say. Defaults to `failure`. */
   timedOut?(error: TimeoutError): void;
+  /** A chunk arrived from the upstream (a sign of life: a HALF-OPEN probe's `halfOpenTimeout` restarts). */
+  progress?(): void;
 }
 
 /** Where a stream gets its admission: `CircuitBreaker.acquirePermit` (rejects with `CircuitOpenError`). */
@@ -55,7 +57,8 @@ const doneResult: IteratorReturnResult<undefined> = Object.freeze({ done: true, 
 
 /**
  * One streaming call through a breaker. Admission happens on the first `next()` (a `CircuitOpenError` is
- * thrown there); the permit (and a HALF-OPEN probe slot) is held until the stream ends. Outcomes:
+ * thrown there); the permit (and a HALF-OPEN probe slot) is held until the stream ends, and each chunk from
+ * the upstream is reported to it as progress (a probe's `halfOpenTimeout` restarts). Outcomes:
  * - the upstream iterator completes: success;
  * - it throws (or resolving the iterable fails): failure, classified by the permit like `execute`;
  * - no first chunk within `firstChunk.ms`, or silence longer than `idle.ms` while the consumer waits: the
@@ -164,6 +167,7 @@ class BreakerStream<T> extends CallSignal implements StreamIterator<T> {
       this.#permit?.success();
       return doneResult;
     }
+    this.#permit?.progress?.();
     return { done: false, value: step.value };
   }
 

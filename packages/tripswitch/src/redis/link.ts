@@ -51,6 +51,8 @@ interface LocalState {
 
 class RedisLease implements ProbeLease {
   done = false;
+  /** Date.now() of the last extension sent (or of the grant). */
+  extendedAt = Date.now();
   constructor(
     private readonly link: RedisLink,
     readonly token: string,
@@ -58,6 +60,9 @@ class RedisLease implements ProbeLease {
   ) {}
   release(outcome: 'success' | 'failure' | 'neutral'): void {
     this.link.settle(this, outcome);
+  }
+  extend(): void {
+    this.link.extend(this);
   }
 }
 
@@ -310,6 +315,24 @@ export class RedisLink implements StoreLink {
   offer(view: ClusterView, origin: string): void {
     if (this.closed || view.gen <= this.knownGen) return; // already known, or older news
     this.accept(view, origin);
+  }
+
+  /**
+   * Called by a lease whose probe showed a sign of life (a stream chunk): the lease runs `leaseMs` from
+   * now (compare-and-extend on its token). Sent at most every `leaseGrace / 2` ms: the breaker writes the
+   * probe off `halfOpenTimeout` after its last chunk, and the lease (`halfOpenTimeout + leaseGrace` from
+   * the last extension) still outlasts that, so the breaker's own verdict lands first, as at acquisition.
+   * A lease already lost (expired, state moved on) stays lost: its result is void at release.
+   */
+  extend(lease: RedisLease): void {
+    if (lease.done || this.closed || this.host.status === 'degraded') return;
+    const now = Date.now();
+    if (now - lease.extendedAt < this.host.options.leaseGrace / 2) return;
+    lease.extendedAt = now;
+    this.enqueue(async () => {
+      if (lease.done || this.host.status === 'degraded') return;
+      await this.run(scripts.extend, [lease.token, lease.slot, this.leaseMs]);
+    }).catch(noop);
   }
 
   /** Called by a lease: give the slot back and, for a probe result, apply it in the same script. */

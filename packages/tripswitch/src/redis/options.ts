@@ -36,7 +36,11 @@ export interface RedisStoreOptions {
   quorum?: number;
   /** ms an unused breaker's keys live in Redis (refreshed while in use). Default 86_400_000 (a day). */
   keyTtl?: number;
-  /** ms added to `halfOpenTimeout` for a probe lease, so the breaker's own verdict lands first. Default 1000. */
+  /**
+   * ms added to `halfOpenTimeout` for a probe lease, so the breaker's own verdict lands first. A probe
+   * stream's chunks extend its lease (at most every `leaseGrace / 2` ms), as they restart its
+   * `halfOpenTimeout`. Default 1000.
+   */
   leaseGrace?: number;
   /** Log lines for losing and regaining Redis. Default: console. `false` silences them. */
   logger?: RedisStoreLogger | false;

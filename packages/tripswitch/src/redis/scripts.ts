@@ -217,6 +217,17 @@ end
 apply(ARGV[6], tonumber(ARGV[7]), ARGV[8])
 return reply('1')`;
 
+/**
+ * ARGV: name, channel, ttl, token, slot, leaseMs. Compare-and-extend of a probe lease (its probe showed a
+ * sign of life, e.g. a stream chunk): the lease runs leaseMs from now. Verdict 1 = extended, 0 = the token
+ * no longer holds the slot (expired, or the state moved on): nothing changes.
+ */
+const EXTEND = `${PRELUDE}
+local slot = KEYS[5 + tonumber(ARGV[5])]
+if slot == nil or redis.call('GET', slot) ~= ARGV[4] then return reply('0') end
+redis.call('PEXPIRE', slot, tonumber(ARGV[6]))
+return reply('1')`;
+
 /** A Lua script run by EVALSHA, falling back to EVAL when the server's script cache is empty (restart). */
 export class LuaScript {
   readonly sha: string;
@@ -249,4 +260,5 @@ export const scripts = {
   recover: new LuaScript('recover', RECOVER),
   acquire: new LuaScript('acquire', ACQUIRE),
   settle: new LuaScript('settle', SETTLE),
+  extend: new LuaScript('extend', EXTEND),
 } as const;

@@ -11,7 +11,10 @@
 //   its call was admitted in (stale results count in the totals, never in the state);
 // - outcomes of calls admitted before `reset()`, and of HALF-OPEN probes written off by `halfOpenTimeout`,
 //   count nowhere (F2, F9); the write-off happens at the deadline, whether or not anyone looks (F1, M1-M5
-//   in test/outsider/model-faults.test.ts were found here);
+//   in test/outsider/model-faults.test.ts were found here). Each probe in flight has its own deadline,
+//   `halfOpenTimeout` after its last sign of life: its admission, then each chunk of a stream probe (a
+//   chunk of a stream from an earlier generation moves nothing); the first deadline to pass writes the
+//   generation off;
 // - CLOSED trips on `failMax` consecutive failures (within `failWindow`) or the failure-rate rule; OPEN
 //   lasts `openDuration` (a backoff of consecutive openings; re-opening an open circuit is not a new
 //   opening, F7); HALF-OPEN admits `halfOpenMaxCalls` probes at once, closes after `successThreshold`
@@ -208,6 +211,8 @@ interface ModelCall {
   /** Clock time of this call's own deadline (breaker timeout, stream first-chunk or idle), if any. */
   due: number | undefined;
   chunks: number;
+  /** A probe's last sign of life (clock time): its admission, then each chunk of a stream probe. */
+  lastSign: number;
   /** What the caller sees in the end: 'value', 'error', 'timeout', 'caller', 'abandoned', 'admitted' (permit), 'rejected:<state>'. */
   expected: string | undefined;
   /** ms a rejection tells the caller to wait. */
@@ -233,7 +238,6 @@ class Model {
   openings = 0;
   probes = 0;
   probeSuccesses = 0;
-  progressAt = 0;
   writtenOff = new Set<number>();
   totals = { calls: 0, successes: 0, failures: 0, rejections: 0, ignored: 0, timeouts: 0, openings: 0 };
   lastFailureAt: number | null = null;
@@ -314,12 +318,22 @@ class Model {
         this.totals.openings++;
       }
       this.openUntil = t + (this.c.backoff ? this.c.openDuration * this.openings : this.c.openDuration);
-    } else if (to === 'half-open') {
-      this.progressAt = t;
     } else if (to === 'isolated' && from !== 'isolated') {
       this.totals.openings++;
     }
     if (from !== to) this.transitions.push([from, to]);
+  }
+
+  /** The first probe write-off deadline: `halfOpenTimeout` after the oldest last sign of life in flight. */
+  probeDeadline(): number | undefined {
+    if (this.state !== 'half-open') return undefined;
+    let at: number | undefined;
+    for (const call of this.calls) {
+      if (!call.pending || !call.probe || call.gen !== this.gen) continue;
+      const due = call.lastSign + this.c.halfOpenTimeout;
+      if (at === undefined || due < at) at = due;
+    }
+    return at;
   }
 
   /** Every time-driven event up to `now`, in time order: open period ends, probe write-offs, call deadlines. */
@@ -331,8 +345,9 @@ class Model {
         at = this.openUntil;
         what = 'halfOpen';
       }
-      if (this.state === 'half-open' && this.probes > 0 && this.progressAt + this.c.halfOpenTimeout <= now) {
-        at = this.progressAt + this.c.halfOpenTimeout;
+      const writeOff = this.probeDeadline();
+      if (writeOff !== undefined && writeOff <= now) {
+        at = writeOff;
         what = 'writeOff';
       }
       // A call's deadline at the same instant comes after the breaker's own (a probe's timeout at its
@@ -367,7 +382,8 @@ class Model {
   nextDeadline(): number | undefined {
     const times: number[] = [];
     if (this.state === 'open') times.push(this.openUntil);
-    if (this.state === 'half-open' && this.probes > 0) times.push(this.progressAt + this.c.halfOpenTimeout);
+    const writeOff = this.probeDeadline();
+    if (writeOff !== undefined) times.push(writeOff);
     for (const call of this.calls) if (call.pending && call.due !== undefined) times.push(call.due);
     return times.length === 0 ? undefined : Math.min(...times);
   }
@@ -376,7 +392,7 @@ class Model {
     if (this.state === 'open') return Math.max(0, this.openUntil - now);
     if (this.state === 'isolated') return Number.POSITIVE_INFINITY;
     if (this.state === 'half-open' && this.probes >= this.c.halfOpenMaxCalls)
-      return Math.max(0, this.progressAt + this.c.halfOpenTimeout - now);
+      return Math.max(0, this.probeDeadline()! - now);
     return 0;
   }
 
@@ -393,6 +409,7 @@ class Model {
       pending: true,
       due: undefined,
       chunks: 0,
+      lastSign: now,
       expected: undefined,
     };
     this.calls.push(call);
@@ -407,7 +424,6 @@ class Model {
     } else if (this.state === 'closed') {
       this.totals.calls++;
     } else if (this.state === 'half-open' && this.probes < this.c.halfOpenMaxCalls) {
-      if (this.probes === 0) this.progressAt = now;
       this.probes++;
       call.probe = true;
       this.totals.calls++;
@@ -420,7 +436,7 @@ class Model {
           ? this.openUntil - now
           : this.state === 'isolated'
             ? Number.POSITIVE_INFINITY
-            : this.progressAt + this.c.halfOpenTimeout - now;
+            : this.probeDeadline()! - now;
       this.totals.rejections++;
       this.events.rejected++;
       return call;
@@ -459,6 +475,9 @@ class Model {
   chunk(call: ModelCall): void {
     if (call.via !== 'stream') return;
     call.chunks++;
+    // A chunk is a sign of life of a probe of this generation (a stream of an older one moves nothing).
+    if (call.probe && call.pending && call.gen === this.gen && this.state === 'half-open')
+      call.lastSign = this.time.now();
     // The consumer asks for the next chunk at once: from now on the idle deadline runs.
     call.due = this.c.idle === undefined ? undefined : this.time.now() + this.c.idle;
   }
@@ -485,10 +504,7 @@ class Model {
         if (this.c.failureRate !== undefined) this.window.push({ t, failed: false });
         if (this.shouldTrip(t)) this.transition('open', t);
       } else if (this.state === 'half-open') {
-        if (call.probe) {
-          this.probes--;
-          this.progressAt = t;
-        }
+        if (call.probe) this.probes--;
         // A manual recordSuccess() in HALF-OPEN counts as a probe success.
         if (++this.probeSuccesses >= this.c.successThreshold) this.transition('closed', t);
       }
@@ -856,12 +872,92 @@ const seqArb = fc.array(
   { minLength: 1, maxLength: 60, size: 'max' },
 );
 
+/**
+ * Sequences every run tries first (fast-check `examples`): HALF-OPEN probe streams whose chunks move their
+ * own write-off deadline, and only their own (the random search finds these only now and then).
+ */
+const probeConfig = (halfOpenMaxCalls: number, successThreshold: number): Config => ({
+  failMax: undefined,
+  failWindow: undefined,
+  openDuration: 0,
+  backoff: false,
+  halfOpenMaxCalls,
+  successThreshold,
+  halfOpenTimeout: 10,
+  timeout: undefined,
+  firstChunk: undefined,
+  idle: undefined,
+  failureRate: undefined,
+});
+const at = (op: Op) => ({ op, look: true });
+const probeExamples: Array<[Config, Array<{ op: Op; look: boolean }>]> = [
+  // One probe stream: each chunk restarts its halfOpenTimeout; it outlives the timeout, then closes.
+  [
+    probeConfig(1, 1),
+    [
+      at({ kind: 'manual', action: 'open' }),
+      at({ kind: 'start', via: 'stream', signal: 'none' }),
+      at({ kind: 'advance', ms: 6 }),
+      at({ kind: 'chunk', pick: 0 }),
+      at({ kind: 'start', via: 'execute', signal: 'none' }),
+      at({ kind: 'advance', ms: 6 }),
+      at({ kind: 'chunk', pick: 0 }),
+      at({ kind: 'advance', ms: 9 }),
+      at({ kind: 'finish', pick: 0, outcome: 'success' }),
+    ],
+  ],
+  // A hung execute probe next to a streaming one: the stream's chunks do not keep the hung one alive.
+  [
+    probeConfig(2, 2),
+    [
+      at({ kind: 'manual', action: 'open' }),
+      at({ kind: 'start', via: 'execute', signal: 'none' }),
+      at({ kind: 'start', via: 'stream', signal: 'none' }),
+      at({ kind: 'advance', ms: 6 }),
+      at({ kind: 'chunk', pick: 1 }),
+      at({ kind: 'advance', ms: 6 }),
+      at({ kind: 'chunk', pick: 1 }),
+    ],
+  ],
+  // A stalled probe stream next to a streaming one: written off 10 ms after its own last chunk.
+  [
+    probeConfig(2, 2),
+    [
+      at({ kind: 'manual', action: 'open' }),
+      at({ kind: 'start', via: 'stream', signal: 'none' }),
+      at({ kind: 'start', via: 'stream', signal: 'none' }),
+      at({ kind: 'advance', ms: 4 }),
+      at({ kind: 'chunk', pick: 0 }),
+      at({ kind: 'chunk', pick: 1 }),
+      at({ kind: 'advance', ms: 4 }),
+      at({ kind: 'chunk', pick: 1 }),
+      at({ kind: 'advance', ms: 4 }),
+      at({ kind: 'chunk', pick: 1 }),
+      at({ kind: 'advance', ms: 3 }),
+    ],
+  ],
+  // A chunk of a stream admitted in an earlier HALF-OPEN generation moves nothing.
+  [
+    probeConfig(1, 1),
+    [
+      at({ kind: 'manual', action: 'open' }),
+      at({ kind: 'start', via: 'stream', signal: 'none' }),
+      at({ kind: 'manual', action: 'open' }),
+      at({ kind: 'start', via: 'execute', signal: 'none' }),
+      at({ kind: 'advance', ms: 6 }),
+      at({ kind: 'chunk', pick: 0 }),
+      at({ kind: 'advance', ms: 4 }),
+      at({ kind: 'start', via: 'execute', signal: 'none' }),
+    ],
+  ],
+];
+
 test('overlapping calls, manual control and clock jumps: the breaker matches the model (default monotonic clock)', async () => {
   await fc.assert(
     fc.asyncProperty(configArb, seqArb, (config, ops) =>
       run(config, ops, { label: 'monotonic', origin: undefined }),
     ),
-    { numRuns: runs(600), includeErrorInReport: true, ...replay },
+    { numRuns: runs(600), includeErrorInReport: true, examples: probeExamples, ...replay },
   );
 });
 
@@ -870,6 +966,11 @@ test('overlapping calls, manual control and clock jumps: the breaker matches the
     fc.asyncProperty(configArb, seqArb, fc.integer({ min: -1e12, max: 1e12 }), (config, ops, origin) =>
       run(config, ops, { label: 'injected', origin }),
     ),
-    { numRuns: runs(400), includeErrorInReport: true, ...replay },
+    {
+      numRuns: runs(400),
+      includeErrorInReport: true,
+      examples: probeExamples.map(([config, ops]) => [config, ops, 0] as [Config, typeof ops, number]),
+      ...replay,
+    },
   );
 });

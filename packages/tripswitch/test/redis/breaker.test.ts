@@ -67,6 +67,37 @@ for (const topology of TOPOLOGIES) {
       assert.equal(await b.execute(() => 'ok'), 'ok');
     });
 
+    test('a probe stream longer than halfOpenTimeout and its lease closes the circuit everywhere', async () => {
+      const name = uniqueName('stream-probe');
+      const options = { name, failMax: 1, openDuration: 200, halfOpenTimeout: 400 };
+      // leaseGrace 0: the lease is halfOpenTimeout long, so the stream below outlives two of them.
+      const a = new CircuitBreaker({ ...options, store: store({ leaseGrace: 0 }) });
+      const b = new CircuitBreaker({ ...options, store: store() });
+      await Promise.all(redis.stores.map((s) => s.refresh()));
+      await a.execute(fail).catch(() => {});
+      await eventually('B OPEN', () => b.state === 'open');
+      await sleep(250);
+      let chunks = 0;
+      let secondProbe: unknown;
+      for await (const _ of a.stream(async function* () {
+        for (let i = 0; i < 15; i++) {
+          await sleep(60);
+          yield i;
+        }
+      })) {
+        chunks++;
+        if (chunks === 12) {
+          // ~720 ms into the probe: past its lease period twice; B must still find the lease held.
+          secondProbe = await b.execute(() => 'second probe').catch((e: unknown) => e);
+        }
+      }
+      assert.equal(chunks, 15);
+      assert.ok(secondProbe instanceof CircuitOpenError, `B was not refused: ${String(secondProbe)}`);
+      assert.equal(a.state, 'closed');
+      assert.equal(a.stats().totals.timeouts, 0);
+      await eventually('B CLOSED', () => b.state === 'closed');
+    });
+
     test('one instance’s clock ten minutes ahead changes nothing', async () => {
       const name = uniqueName('skewed');
       const skewed = { now: () => Date.now() + 600_000 };

@@ -199,6 +199,46 @@ for (const topology of TOPOLOGIES) {
       );
     });
 
+    test('a probe lease extended by its probe signs of life outlives its period; a lost lease stays lost', async () => {
+      const name = uniqueName('probe-extend');
+      const s = store({ leaseGrace: 0 }); // lease = halfOpenTimeout; every sign of life extends it
+      const sink = recordingSink(name);
+      const link = s.attach(sink, breakerConfig({ halfOpenTimeout: 200 }));
+      const other = store().attach(recordingSink(name), breakerConfig({ halfOpenTimeout: 200 }));
+      await Promise.all(redis.stores.map((x) => x.refresh()));
+      link.transitioned('closed', { state: 'open', openUntil: Date.now() });
+      await s.refresh();
+      const lease = await link.acquireProbe();
+      assert.ok(lease?.extend, 'a Redis lease can be extended');
+      const slot = keyOf(PREFIX, name, 'probe:0');
+      for (let i = 0; i < 10; i++) {
+        await sleep(60); // 600 ms in all: three lease periods
+        lease.extend();
+      }
+      await s.refresh(); // the queued extensions have run
+      assert.equal(await redis.raw.exists(slot), 1, 'the lease is still held');
+      assert.equal(await other.acquireProbe(), null, 'nobody else probes meanwhile');
+      link.transitioned('half-open', { state: 'closed', openUntil: 0 });
+      lease.release('success');
+      await eventually('the probe result is applied', async () => {
+        return (await redis.raw.hget(stateKey(name), 'state')) === 'closed';
+      });
+      // A lease that expired is not revived by a late extension.
+      link.transitioned('closed', { state: 'open', openUntil: Date.now() });
+      await s.refresh();
+      const lost = await link.acquireProbe();
+      assert.ok(lost?.extend);
+      await sleep(300);
+      assert.equal(await redis.raw.exists(slot), 0, 'expired');
+      const taken = await other.acquireProbe();
+      assert.ok(taken, 'another instance takes the free slot');
+      lost.extend();
+      await s.refresh();
+      assert.ok((await redis.raw.pttl(slot)) > 0);
+      taken.release('neutral');
+      lost.release('neutral');
+    });
+
     test('clock skew of ten minutes changes nothing: times travel as durations on server time', async () => {
       const name = uniqueName('skew');
       const skew = 600_000;
