@@ -248,6 +248,10 @@ export async function tryIt(): Promise<bigint> {
   return outcome.ok ? outcome.value : 0n;
 }
 export const isOpen = (e: unknown): boolean => e instanceof CircuitOpenError && e.retryAfter >= 0;
+// @ts-expect-error the breaker's internal members (tagged internal, stripInternal) are not published
+void breaker._code;
+// @ts-expect-error the class stays nominal: an object with its public members is not a CircuitBreaker
+export const lookAlike: CircuitBreaker = {} as Pick<CircuitBreaker, keyof CircuitBreaker>;
 `;
     const strict = {
       strict: true,

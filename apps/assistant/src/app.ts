@@ -61,6 +61,11 @@ export interface App {
   server: FastifyInstance;
   /** Users, documents and (unless Redis holds them) jobs: SQLite, or PostgreSQL with DATABASE_URL. */
   storage: Storage;
+  /**
+   * Token → user, with the service's one memory of recent answers. Change users through its `ensureUsers`
+   * (not `storage.users`), so a revoked token stops working on this instance at once.
+   */
+  auth: Authenticator;
   registry: BreakerRegistry;
   gateway: ModelPort;
   /** The model provider's tripswitch breaker (idle when a `modelPort` replaces the protection). */
@@ -124,8 +129,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const scrubber = new Scrubber(configuredSecrets(config, tokens.entries));
   const logger = createLogger({ level: config.logLevel, scrubber, stream: options.logStream });
   const storage = await openStorage(config, logger);
+  const auth = new Authenticator(storage.users);
   try {
-    await storage.users.ensureUsers(tokens.entries);
+    await auth.ensureUsers(tokens.entries);
     if (tokens.demo) await seedSampleCorpus(storage.documents, DEMO_USER);
   } catch (err) {
     await storage.close();
@@ -203,7 +209,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const server = await buildServer({
     logger,
     storage,
-    auth: new Authenticator(storage.users),
+    auth,
     assistant,
     queue,
     registry,
@@ -229,6 +235,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   return {
     server,
     storage,
+    auth,
     registry,
     gateway,
     breaker,

@@ -4,6 +4,7 @@ import type { LlmAnswer, LlmStreamPart } from './llm.js';
 import { type FallbackReason, fallbackReasonOf, type ModelPort } from './llm-gateway.js';
 import { normalizeQuery } from './query-key.js';
 import type { Passage } from './storage.js';
+import { requireWellFormed, SurrogateJoiner, toWellFormed } from './text.js';
 import type {
   AnswerMetadata,
   AssistantOutcome,
@@ -70,7 +71,11 @@ function toSources(passages: readonly Passage[]): Source[] {
 
 /** The model declined to answer (content filter or its own refusal). */
 function refusal(text: string, passages: readonly Passage[], metadata: AnswerMetadata): QueryResponse {
-  return { answer: text, sources: toSources(passages), metadata: { ...metadata, refused: true } };
+  return {
+    answer: toWellFormed(text),
+    sources: toSources(passages),
+    metadata: { ...metadata, refused: true },
+  };
 }
 
 function excerptsAnswer(reason: FallbackReason, passages: readonly Passage[]): string {
@@ -198,13 +203,23 @@ export class Assistant {
     const d = this.#d;
     let text = '';
     let finished = false;
+    // A model's chunk may end inside a surrogate pair: each token event carries whole code points only.
+    const joiner = new SurrogateJoiner();
     try {
       let part = first;
       for (;;) {
         if (part.type === 'token') {
-          text += part.text;
-          yield { type: 'token', text: part.text };
+          const whole = joiner.push(part.text);
+          if (whole !== '') {
+            text += whole;
+            yield { type: 'token', text: whole };
+          }
         } else {
+          const rest = joiner.end();
+          if (rest !== '') {
+            text += rest;
+            yield { type: 'token', text: rest };
+          }
           finished = true;
           // The answer is exactly what the user was sent: the tokens' texts joined.
           const answer = part.answer.refused ? part.answer : { ...part.answer, text };
@@ -249,6 +264,9 @@ export class Assistant {
   }
 
   async #ask(userId: string, request: QueryRequest, signal: AbortSignal | undefined): Promise<Ask> {
+    // An unpaired surrogate is the request's fault (400): it could reach neither a strict provider nor the
+    // L2 cache (whose UTF-8 key would merge it with U+FFFD) intact.
+    requireWellFormed(request.query, 'query');
     const started = this.#now();
     const { key, verified } = await this.#cacheKey(userId, request.query);
     return { userId, request, key, verified, started, l1: this.#d.cache.get(userId, key), signal };
@@ -401,7 +419,8 @@ export class Assistant {
   #remember(userId: string, key: string, passages: readonly Passage[], answer: LlmAnswer): CachedAnswer {
     const d = this.#d;
     const entry: CachedAnswer = {
-      answer: answer.text,
+      // Whatever the model sent, what we send on and cache is valid UTF-8.
+      answer: toWellFormed(answer.text),
       sources: toSources(passages),
       model: answer.model,
       createdAt: this.#now(),

@@ -5,11 +5,15 @@
 // a single fast hash already makes a leaked database useless for recovering them, and it keeps the check
 // cheap enough to run on every request (a slow hash per request would be a self-inflicted DoS vector).
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { sliceCodePoints } from './text.js';
 
 export const DEMO_TOKEN = 'demo-token';
 export const DEMO_USER = 'demo';
 
-/** Longer tokens are rejected before hashing: no legitimate token is this long. */
+/**
+ * Longer tokens are rejected before hashing: no legitimate token is this long. Tokens are visible ASCII
+ * (configured ones are checked; a header value is Latin-1), so UTF-16 units are code points here.
+ */
 export const MAX_TOKEN_LENGTH = 512;
 
 /** User names double as user ids (see the users table), so they are kept to a safe alphabet. */
@@ -88,7 +92,7 @@ export function parseTokens(spec: string, optionName = 'ASSISTANT_TOKENS'): Toke
     }
     if (!USER_NAME.test(user)) {
       throw new RangeError(
-        `${where}: user name "${user.slice(0, 64)}" must be 1-64 characters of A-Z a-z 0-9 . _ @ - ` +
+        `${where}: user name "${sliceCodePoints(user, 64)}" must be 1-64 characters of A-Z a-z 0-9 . _ @ - ` +
           'starting with a letter or digit',
       );
     }

@@ -1,16 +1,18 @@
 // What every document store enforces the same way: input limits (excerpts are domain/search's passages).
 // Bad input is a DomainValidationError/DomainTypeError (HTTP 400), never a 500.
 import type { StoredDocument } from './storage.js';
-import { codePointLength, DomainTypeError, DomainValidationError } from './text.js';
+import { codePointLength, DomainTypeError, DomainValidationError, requireWellFormed } from './text.js';
 
+export { PASSAGE_MAX_CHARS } from './search/passages.js';
 export const DOCUMENT_LIMITS = Object.freeze({ titleMaxChars: 300, contentMaxChars: 200_000 });
 export const MAX_SEARCH_LIMIT = 50;
 export const MAX_LIST_LIMIT = 1000;
 
 /**
  * The trimmed text, or a TypeError/RangeError naming `field` (lengths in code points, as the request
- * schema counts them). NUL is refused: PostgreSQL text cannot hold
- * it, and no document needs it, so both stores reject it alike.
+ * schema counts them). NUL is refused: PostgreSQL text cannot hold it, and no document needs it, so both
+ * stores reject it alike. So is an unpaired surrogate: neither store can keep it (their UTF-8 encoders
+ * would silently turn it into U+FFFD), and nothing may send it on.
  */
 export function requireText(value: unknown, field: string, max: number): string {
   if (typeof value !== 'string') throw new DomainTypeError(`${field} must be a string`);
@@ -22,7 +24,7 @@ export function requireText(value: unknown, field: string, max: number): string 
   if (trimmed.includes('\u0000')) {
     throw new DomainValidationError(`${field} must not contain NUL (U+0000) characters`);
   }
-  return trimmed;
+  return requireWellFormed(trimmed, field);
 }
 
 export function requireLimit(value: number, field: string, max: number): number {

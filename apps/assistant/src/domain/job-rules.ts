@@ -1,5 +1,6 @@
 // What both job tables (SQLite, PostgreSQL) share: the row shape, its mapping to a Job, and argument checks.
 import type { Job, JobOptions, JobStatus } from './storage.js';
+import { sliceCodePoints, toWellFormed } from './text.js';
 
 /** A jobs-table row as both stores keep it (times epoch ms; options and result JSON text). */
 export interface JobRow {
@@ -62,8 +63,11 @@ export function checkOwner(owner: string): void {
   if (typeof owner !== 'string' || owner === '') throw new TypeError('owner must be a non-empty string');
 }
 
-/** The error text stored with a job: bounded, and without NUL (a PostgreSQL text value cannot hold it). */
+/**
+ * The error text stored with a job: at most MAX_ERROR_CHARS code points, without NUL (a PostgreSQL text
+ * value cannot hold it) and without unpaired surrogates (both stores would write U+FFFD for them).
+ */
 export function errorText(error: unknown): string {
   const text = (error instanceof Error ? error.message : String(error)).replaceAll('\u0000', '\uFFFD');
-  return text.length > MAX_ERROR_CHARS ? text.slice(0, MAX_ERROR_CHARS) : text;
+  return toWellFormed(sliceCodePoints(text, MAX_ERROR_CHARS));
 }

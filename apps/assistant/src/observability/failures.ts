@@ -2,7 +2,7 @@
 // unauthenticated dashboard stream) and the scrubbed message (admin-only: the dashboard's admin API).
 import type { BreakerRegistry, CircuitBreaker } from 'tripswitch';
 import { classifyError } from 'tripswitch/http';
-import { sliceCodePoints } from '../domain/text.js';
+import { sliceCodePoints, toWellFormed } from '../domain/text.js';
 import type { Scrubber } from './scrub.js';
 
 export interface LastFailure {
@@ -10,7 +10,7 @@ export interface LastFailure {
   kind: string;
   /** Error class name. */
   type: string;
-  /** Message with configured secrets and credential-shaped text replaced; at most 500 code points. */
+  /** Message with configured secrets and credential-shaped text replaced; at most 500 code points, well-formed. */
   message: string;
 }
 
@@ -50,7 +50,7 @@ export class FailureTracker {
         this.#last.set(breaker.name, {
           kind: classifyError(err).reason,
           type,
-          message: sliceCodePoints(this.#scrubber.scrub(raw), MAX_MESSAGE),
+          message: toWellFormed(sliceCodePoints(this.#scrubber.scrub(raw), MAX_MESSAGE)),
         });
       }),
     );

@@ -4,7 +4,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import { classifyError } from 'tripswitch/http';
-import { sliceCodePoints } from '../domain/text.js';
+import { sliceCodePoints, toWellFormed } from '../domain/text.js';
 import { redactQuery, type Scrubber } from './scrub.js';
 
 /** Secrets never reach the logs: tokens, API keys, cookies (the scrubber catches what slips past). */
@@ -34,22 +34,27 @@ export interface LoggedError {
 const MAX_CAUSES = 8;
 const MAX_MESSAGE = 1000;
 
+/** A message as logged: at most MAX_MESSAGE code points, unpaired surrogates (upstream's own) as U+FFFD. */
+function messageOf(text: string): string {
+  return toWellFormed(sliceCodePoints(text, MAX_MESSAGE));
+}
+
 function one(err: unknown): LoggedError {
   if (!(err instanceof Error)) {
     if (typeof err === 'object' && err !== null) {
       const e = err as { name?: unknown; message?: unknown; code?: unknown };
       return {
         type: typeof e.name === 'string' ? e.name : 'Object',
-        message: typeof e.message === 'string' ? sliceCodePoints(e.message, MAX_MESSAGE) : '',
+        message: typeof e.message === 'string' ? messageOf(e.message) : '',
         ...(typeof e.code === 'string' ? { code: e.code } : {}),
       };
     }
-    return { type: typeof err, message: sliceCodePoints(String(err), MAX_MESSAGE) };
+    return { type: typeof err, message: messageOf(String(err)) };
   }
   const e = err as Error & { code?: unknown; status?: unknown; statusCode?: unknown };
   const out: LoggedError = {
     type: e.name || e.constructor?.name || 'Error',
-    message: sliceCodePoints(e.message, MAX_MESSAGE),
+    message: messageOf(e.message),
   };
   if (typeof e.code === 'string') out.code = e.code;
   const status = typeof e.status === 'number' ? e.status : e.statusCode;

@@ -3,6 +3,8 @@
 // replaces them before the text reaches a log line or the admin view (the public views never show
 // upstream text at all: see DESIGN 3.1).
 
+import { sliceCodePoints } from '../domain/text.js';
+
 export const REDACTED = '[redacted]';
 
 /** Secrets shorter than this are not searched for verbatim (they would match ordinary words). */
@@ -73,7 +75,7 @@ export function redactQuery(url: string): string {
       const eq = pair.indexOf('=');
       // A bare value (`?abc123`) may itself be a token.
       if (eq < 0) return pair === '' ? '' : REDACTED;
-      return `${pair.slice(0, Math.min(eq, 64))}=${REDACTED}`;
+      return `${sliceCodePoints(pair.slice(0, eq), 64)}=${REDACTED}`;
     })
     .join('&');
   return `${url.slice(0, q)}?${query}`;

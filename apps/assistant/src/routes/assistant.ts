@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Assistant } from '../domain/assistant.js';
+import { MAX_QUERY_CHARS } from '../domain/search/text.js';
 import {
   type AssistantOutcome,
   DEFAULT_FALLBACK,
@@ -12,7 +13,8 @@ import {
 } from '../domain/types.js';
 import { requireUser } from './auth.js';
 
-export const MAX_QUERY_CHARS = 4000;
+/** Longest question accepted, in code points (JSON Schema `maxLength`); search reads all of it. */
+export { MAX_QUERY_CHARS };
 
 const QueryBody = Type.Object(
   {

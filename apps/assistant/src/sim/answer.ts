@@ -1,6 +1,7 @@
 // Deterministic "model": answers from the context passages by quoting the sentences that share the most
 // words with the question. No randomness and no clock, so the same prompt always gets the same answer.
 import type { PromptPassage } from '../adapters/llm/prompt.js';
+import { codePointLength, sliceCodePoints } from '../domain/text.js';
 
 export const NO_CONTEXT_ANSWER =
   "I'm sorry, but I couldn't find anything in your documents that answers this question. " +
@@ -21,8 +22,9 @@ const MAX_SENTENCE_CHARS = 300;
 export function keywords(text: string): Set<string> {
   const out = new Set<string>();
   for (const w of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
-    if (w.length < 3 || STOPWORDS.has(w)) continue;
-    out.add(w.length > 4 ? w.replace(/(ing|ed|es|s)$/, '') : w);
+    const length = codePointLength(w);
+    if (length < 3 || STOPWORDS.has(w)) continue;
+    out.add(length > 4 ? w.replace(/(ing|ed|es|s)$/, '') : w);
   }
   return out;
 }
@@ -32,7 +34,9 @@ function sentences(text: string): string[] {
     .split(/(?<=[.!?])\s+/)
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
-    .map((s) => (s.length > MAX_SENTENCE_CHARS ? s.slice(0, MAX_SENTENCE_CHARS).trimEnd() + '…' : s));
+    .map((s) =>
+      codePointLength(s) > MAX_SENTENCE_CHARS ? `${sliceCodePoints(s, MAX_SENTENCE_CHARS).trimEnd()}…` : s,
+    );
 }
 
 interface Pick {

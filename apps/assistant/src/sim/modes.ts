@@ -1,5 +1,6 @@
 // Fault modes of the simulated LLM and validation of `POST /_sim/mode` bodies. Every POST replaces the
 // whole configuration: a field left out goes back to its default, so a test never inherits stale knobs.
+import { codePointLength } from '../domain/text.js';
 
 export const SIM_MODES = [
   'healthy',
@@ -100,7 +101,7 @@ export function parseSimMode(body: unknown, defaultSeed = DEFAULT_SEED): SimMode
   const model = b.model;
   if (
     model !== undefined &&
-    (typeof model !== 'string' || model.length === 0 || model.length > MAX_MODEL_LENGTH)
+    (typeof model !== 'string' || model.length === 0 || codePointLength(model) > MAX_MODEL_LENGTH)
   ) {
     throw new TypeError(`model must be a non-empty string of at most ${MAX_MODEL_LENGTH} characters`);
   }

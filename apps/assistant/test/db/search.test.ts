@@ -168,12 +168,17 @@ describe('migration 2', () => {
 });
 
 describe('splitPassages', () => {
-  test('property: passages are 1..PASSAGE_MAX_CHARS long and lose no text but whitespace', () => {
+  test('property: passages are 1..PASSAGE_MAX_CHARS code points, whole pairs, and lose no text but whitespace', () => {
     const text = fc.stringMatching(/^[a-zé .!?…\n"”)]{0,2000}$/);
+    const astral = fc.stringMatching(/^[a😀𝔊 .\n]{0,2000}$/u);
     fc.assert(
-      fc.property(fc.oneof(text, fc.string({ maxLength: 2000, unit: 'grapheme' })), (content) => {
+      fc.property(fc.oneof(text, astral, fc.string({ maxLength: 2000, unit: 'grapheme' })), (content) => {
         const passages = splitPassages(content);
-        for (const p of passages) assert.ok(p.length >= 1 && p.length <= PASSAGE_MAX_CHARS, p);
+        for (const p of passages) {
+          const length = [...p].length;
+          assert.ok(length >= 1 && length <= PASSAGE_MAX_CHARS, p);
+          assert.doesNotMatch(p, /\p{Cs}/u, 'no surrogate pair split');
+        }
         assert.equal(passages.join('').replace(/\s+/g, ''), content.replace(/\s+/g, ''));
       }),
       { numRuns: 300 },

@@ -203,6 +203,19 @@ describe('against a raw server: headers, garbage bodies, secrets', () => {
     assert.equal(sent.messages.length, 2);
   });
 
+  test('a garbage 200 body full of emoji is kept as its first 512 code points, never half a pair', async () => {
+    // 'x' first: 512 UTF-16 units would end inside the 256th emoji.
+    reply = { status: 200, body: `x${'😀'.repeat(1000)}` };
+    for (const client of [
+      track(new OpenAiClient({ baseUrl: `${base}/v1`, model: 'm' })),
+      track(new HfInferenceClient({ baseUrl: base, model: 'm' })),
+    ]) {
+      const err = await rejection(ask(client));
+      assert.ok(err instanceof LlmResponseError, String(err));
+      assert.equal(err.body, `x${'😀'.repeat(511)}`);
+    }
+  });
+
   test('HF request: encoded model path, parameters, no Authorization without a key', async () => {
     reply = { status: 200, body: JSON.stringify({ generated_text: 'solo object' }) };
     const client = track(new HfInferenceClient({ baseUrl: base, model: 'org/a b', maxTokens: 64 }));

@@ -12,7 +12,8 @@ import { openPostgres } from '../../src/adapters/postgres/index.js';
 import { QueueFullError, StoreJobQueue } from '../../src/adapters/queue/store-queue.js';
 import { OFF_TOPIC_QUESTIONS, ON_TOPIC_QUESTIONS } from '../../src/corpus/labelled-questions.js';
 import { SAMPLE_SERMONS } from '../../src/corpus/sermons.js';
-import type { Storage } from '../../src/domain/storage.js';
+import { AUTH_CACHE_DEFAULTS, Authenticator } from '../../src/domain/authenticator.js';
+import type { Storage, UserStore } from '../../src/domain/storage.js';
 import { createTestDatabase, skipWithoutPostgres } from '../helpers/postgres.js';
 
 interface Backend {
@@ -82,6 +83,19 @@ const backends: Backend[] = [
 const ALICE = { token: 'alice-token-0123456789', user: 'alice' };
 const BOB = { token: 'bob-token-0123456789', user: 'bob' };
 
+/** A UserStore that counts the lookups reaching the real one. */
+function counted(users: UserStore): UserStore & { lookups: number } {
+  const c = {
+    lookups: 0,
+    ensureUsers: (entries: Parameters<UserStore['ensureUsers']>[0]) => users.ensureUsers(entries),
+    authenticate: (token: unknown) => {
+      c.lookups++;
+      return users.authenticate(token);
+    },
+  };
+  return c;
+}
+
 async function withUsers(backend: Backend, clock?: () => number): Promise<Storage> {
   const storage = await backend.open(clock);
   await storage.users.ensureUsers([ALICE, BOB]);
@@ -105,6 +119,62 @@ for (const backend of backends) {
       // A token moving from one user to another does not trip the uniqueness of token hashes.
       await s.users.ensureUsers([{ token: 'alice-new-token-98765', user: 'bob' }]);
       assert.equal((await s.users.authenticate('alice-new-token-98765'))?.id, 'bob');
+    });
+
+    test('users through the Authenticator: a change here counts at once; one elsewhere within the TTLs', async () => {
+      const [here, there] = await backend.openPair();
+      await here.users.ensureUsers([ALICE, BOB]);
+      let now = 1_000_000;
+      const users = counted(here.users);
+      const auth = new Authenticator(users, { now: () => now });
+      assert.deepEqual(await auth.authenticate(ALICE.token), { id: 'alice', name: 'alice' });
+      assert.equal(await auth.authenticate('carol-token-0123456789'), null);
+      assert.equal(await auth.authenticate('carol-token-0123456789'), null);
+      assert.deepEqual(await auth.authenticate(ALICE.token), { id: 'alice', name: 'alice' });
+      assert.equal(users.lookups, 2, 'a valid and an unknown answer are both remembered');
+      const alice = await auth.authenticate(ALICE.token);
+      assert.throws(() => {
+        (alice as { id: string }).id = 'bob';
+      }, TypeError);
+
+      // Another instance rotates Alice's token and adds Carol: remembered answers hold until their TTL...
+      await there.users.ensureUsers([
+        { token: 'alice-rotated-0123456789', user: 'alice' },
+        { token: 'carol-token-0123456789', user: 'carol' },
+      ]);
+      now += AUTH_CACHE_DEFAULTS.negativeMs - 1;
+      assert.equal(await auth.authenticate('carol-token-0123456789'), null);
+      now += 1;
+      assert.equal(
+        (await auth.authenticate('carol-token-0123456789'))?.id,
+        'carol',
+        'unknown: within negativeMs',
+      );
+      assert.equal((await auth.authenticate(ALICE.token))?.id, 'alice');
+      now = 1_000_000 + AUTH_CACHE_DEFAULTS.freshMs;
+      assert.equal(await auth.authenticate(ALICE.token), null, 'revoked elsewhere: within freshMs');
+
+      // ...while a change made through this Authenticator counts on the very next lookup.
+      assert.equal((await auth.authenticate('carol-token-0123456789'))?.id, 'carol');
+      assert.equal(await auth.authenticate('bob-new-token-0123456789'), null);
+      await auth.ensureUsers([{ token: 'bob-new-token-0123456789', user: 'bob' }]);
+      assert.equal(await auth.authenticate('carol-token-0123456789'), null, 'revoked here: at once');
+      assert.equal((await auth.authenticate('bob-new-token-0123456789'))?.id, 'bob', 'added here: at once');
+    });
+
+    test('users: 10,000 made-up tokens stay within the Authenticator bound and never evict a valid user', async () => {
+      const s = await withUsers(backend);
+      const users = counted(s.users);
+      const auth = new Authenticator(users);
+      assert.equal((await auth.authenticate(ALICE.token))?.id, 'alice');
+      for (let i = 0; i < 10_000; i += 100) {
+        const batch = Array.from({ length: 100 }, (_, k) => auth.authenticate(`guess-${i + k}-0123456789`));
+        assert.deepEqual(new Set(await Promise.all(batch)), new Set([null]));
+      }
+      assert.deepEqual(auth.size, { valid: 1, invalid: AUTH_CACHE_DEFAULTS.maxNegativeEntries });
+      const before = users.lookups;
+      assert.equal((await auth.authenticate(ALICE.token))?.id, 'alice');
+      assert.equal(users.lookups, before, 'Alice is still remembered');
     });
 
     test('documents: create, list newest first, get, count, delete — each user sees only their own', async () => {

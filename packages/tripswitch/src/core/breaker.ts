@@ -1,58 +1,56 @@
-import { CountWindow } from './count-window.js';
-import { DeadlineQueue } from './deadlines.js';
-import { CircuitOpenError, isPolicyRejection, TimeoutError, UsageError } from './errors.js';
+/**
+ * The circuit breaker's state machine: its state and generation, admission (HALF-OPEN probe slots), the
+ * outcomes that move it, the trip rule and the transitions, lazy ones included. The rest lives next to it
+ * and works on the members tagged internal (the `BreakerInternals` port in internals.ts, stripped from the
+ * published types): the call paths, `tryExecute` and `protect` (calls.ts), error classification
+ * (outcome.ts), permits (permit.ts), `stats()` (stats.ts), `toJSON()` and `initialState` (hydration.ts),
+ * and what the constructor builds from the options (setup.ts).
+ */
+import { protect, runFast, runGuarded, runTimed, tryExecute } from './calls.js';
+import type { CountWindow } from './count-window.js';
+import type { DeadlineQueue } from './deadlines.js';
+import { CircuitOpenError, TimeoutError } from './errors.js';
 import { type CircuitBreakerEvents, EventHub, type EventName } from './events.js';
-import { fromSnapshot, toSnapshot } from './hydration.js';
-import { LatencyHistogram } from './latency.js';
+import type { FailureTimes } from './fail-times.js';
+import { exportState, hydrate } from './hydration.js';
+import type { LatencyHistogram } from './latency.js';
 import {
   type BreakerRef,
   type CircuitBreakerListener,
   type CircuitBreakerOptions,
   type Counts,
-  matchesAny,
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
+import { acquirePermit } from './permit.js';
 import type { CircuitBreakerStats, ExecuteResult, Permit } from './results.js';
+import { attachStore, holdUntilReady, partsFor } from './setup.js';
 import type { BreakerStateSnapshot } from './snapshot.js';
 import {
+  CLOSED,
+  STATE_CODES as CODES,
+  DISABLED,
+  HALF_OPEN,
+  ISOLATED,
+  STATE_NAMES as NAMES,
+  OPEN,
+  type StateCode,
+} from './states.js';
+import { statsOf } from './stats.js';
+import {
   memoryStore,
-  type ProbeLease,
   type SharedSnapshot,
   type StoreLink,
-  type StoreSink,
   type StoreStatus,
   type TransitionCause,
 } from './store.js';
 import { runStream, type StreamDeadlines, type StreamIterator, type StreamOperation } from './stream.js';
-import { DeadlineExceeded, runWithDeadline, type TimedCallHooks } from './timed-call.js';
-import { type CircuitState, defaultContext, type Operation, type Policy, retryAfterOf } from './types.js';
-import { describeError, operationError } from './user-code.js';
-import { SlidingWindow } from './window.js';
+import { type CircuitState, type Operation, type Policy, retryAfterOf } from './types.js';
+import { operationError } from './user-code.js';
+import type { SlidingWindow } from './window.js';
 
 export type { CircuitBreakerEvents } from './events.js';
 export type { CircuitBreakerStats, ExecuteResult, Permit } from './results.js';
-
-// States as small integers on the hot path; names only at the API edge.
-const CLOSED = 0;
-const OPEN = 1;
-const HALF_OPEN = 2;
-const ISOLATED = 3;
-const DISABLED = 4;
-type Code = 0 | 1 | 2 | 3 | 4;
-const NAMES: readonly CircuitState[] = ['closed', 'open', 'half-open', 'isolated', 'disabled'];
-const CODES: Readonly<Record<CircuitState, Code>> = {
-  closed: CLOSED,
-  open: OPEN,
-  'half-open': HALF_OPEN,
-  isolated: ISOLATED,
-  disabled: DISABLED,
-};
-
-// Outcome of classifying a settled call.
-const _SUCCESS = 0;
-const FAILURE = 1;
-const IGNORED = 2;
 
 /**
  * A circuit breaker: one small state machine with lazy transitions (no timers), a generation number that
@@ -61,50 +59,50 @@ const IGNORED = 2;
  */
 export class CircuitBreaker implements Policy, BreakerRef {
   readonly name: string;
-  private readonly _o: ResolvedOptions;
-  private _link: StoreLink;
-  /** True when the CLOSED success path needs nothing but the generation check (no timeout, window, latency). */
-  private _fast: boolean;
-  /** A shared store's first read still in flight: calls wait for it (StoreLink.ready), then this is cleared. */
-  private _storeReady: Promise<void> | undefined;
+  /** @internal */ readonly _o: ResolvedOptions;
+  /** @internal */ _link: StoreLink;
+  /** @internal The CLOSED success path needs nothing but the generation check (no timeout, window, latency). */
+  _fast: boolean;
+  /** @internal The CLOSED success path needs a deadline and nothing else (no window, no latency). */
+  _timedFast: boolean;
+  /** @internal A shared store's first read still in flight: calls wait for it (StoreLink.ready), then this is cleared. */
+  _storeReady: Promise<void> | undefined;
 
-  private _code: Code;
-  private _gen = 0;
-  // CLOSED bookkeeping.
-  private _consecutive = 0;
-  private _failTimes: Float64Array | undefined; // ring of the streak's failure times, only with failWindow
-  private _failHead = 0;
-  private readonly _window: SlidingWindow | CountWindow | undefined;
-  // OPEN bookkeeping.
-  private _openUntil = 0;
-  private _openings = 0; // consecutive openings since the last CLOSED (feeds backoff)
-  // HALF-OPEN bookkeeping.
-  private _probes = 0;
-  private _probeSuccesses = 0;
-  private _probeProgressAt = 0; // last time a probe was admitted into an empty slot set or settled
-  // Figures.
-  private _lastFailureAt: number | null = null;
-  private _lastError: unknown = undefined;
-  /** A failure was recorded since the last reset (`_lastError` may itself be `undefined`: `throw undefined`). */
-  private _hasLastError = false;
-  /** Outcomes of calls admitted before the last `reset()` (generation < this) count nowhere. */
-  private _epoch = 0;
+  /** @internal */ _code: StateCode;
+  /** @internal Bumped by every transition: an outcome counts only toward the state it started in. */
+  _gen = 0;
+  // CLOSED bookkeeping: the failure streak (a success ends it), its times (only with failWindow), the window.
+  /** @internal */ _consecutive = 0;
+  /** @internal */ readonly _failTimes: FailureTimes | undefined;
+  /** @internal */ readonly _window: SlidingWindow | CountWindow | undefined;
+  // OPEN bookkeeping: until when, and consecutive openings since the last CLOSED (feeds backoff).
+  /** @internal */ _openUntil = 0;
+  /** @internal */ _openings = 0;
+  // HALF-OPEN bookkeeping; `_probeProgressAt`: last time a probe was admitted into an empty slot set or settled.
+  /** @internal */ _probes = 0;
+  /** @internal */ _probeSuccesses = 0;
+  /** @internal */ _probeProgressAt = 0;
+  // Figures. `_hasLastError`: a failure was recorded since the last reset (`_lastError` may be `undefined`).
+  /** @internal */ _lastFailureAt: number | null = null;
+  /** @internal */ _lastError: unknown = undefined;
+  /** @internal */ _hasLastError = false;
+  /** @internal Outcomes of calls admitted before the last `reset()` (generation < this) count nowhere. */
+  _epoch = 0;
   /** Generations whose HALF-OPEN probes were written off by `halfOpenTimeout` (last few): their late results count nowhere. */
   private _writtenOff: number[] = [];
-  private _calls = 0;
-  private _successes = 0;
-  private _failures = 0;
-  private _rejections = 0;
-  private _ignored = 0;
-  private _timeouts = 0;
-  private _openingsTotal = 0;
-  private readonly _latency: LatencyHistogram | undefined;
-  /** Shared empty hub until the first subscription (an idle breaker pays nothing for events). */
-  private _events: EventHub = EventHub.none;
-  // Timed calls: one deadline queue per breaker (every call has the same timeout), and the stream deadlines.
-  private readonly _deadlines: DeadlineQueue | undefined;
-  /** True when the CLOSED success path needs a deadline and nothing else (no window, no latency). */
-  private _timedFast: boolean;
+  // Lifetime totals (stats().totals).
+  /** @internal */ _calls = 0;
+  /** @internal */ _successes = 0;
+  /** @internal */ _failures = 0;
+  /** @internal */ _rejections = 0;
+  /** @internal */ _ignored = 0;
+  /** @internal */ _timeouts = 0;
+  /** @internal */ _openingsTotal = 0;
+  /** @internal */ readonly _latency: LatencyHistogram | undefined;
+  /** @internal Shared empty hub until the first subscription (an idle breaker pays nothing for events). */
+  _events: EventHub = EventHub.none;
+  /** @internal One deadline queue per breaker: every call has the same timeout. */
+  readonly _deadlines: DeadlineQueue | undefined;
   private readonly _streamDeadlines: StreamDeadlines;
 
   constructor(options: CircuitBreakerOptions = {}) {
@@ -112,54 +110,19 @@ export class CircuitBreaker implements Policy, BreakerRef {
     this._o = o;
     this.name = o.name;
     this._code = o.disabled ? DISABLED : CLOSED;
-    if (o.failWindow !== undefined) this._failTimes = new Float64Array(o.failMax);
-    const w = o.window;
-    this._window =
-      w === undefined
-        ? undefined
-        : w.type === 'count'
-          ? new CountWindow(w.size)
-          : new SlidingWindow(w.windowMs, w.buckets);
-    this._latency = o.recordLatency ? new LatencyHistogram() : undefined;
-    this._fast = o.timeout === undefined && this._window === undefined && this._latency === undefined;
-    this._timedFast = o.timeout !== undefined && this._window === undefined && this._latency === undefined;
-    this._deadlines = o.timeout === undefined ? undefined : new DeadlineQueue(o.timeout);
-    const st = o.streamTimeout;
-    this._streamDeadlines =
-      st.firstChunk === undefined && st.idle === undefined
-        ? noStreamDeadlines
-        : {
-            firstChunk: st.firstChunk === undefined ? undefined : new DeadlineQueue(st.firstChunk),
-            idle: st.idle === undefined ? undefined : new DeadlineQueue(st.idle),
-          };
+    const parts = partsFor(o);
+    this._failTimes = parts.failTimes;
+    this._window = parts.window;
+    this._latency = parts.latency;
+    this._deadlines = parts.deadlines;
+    this._streamDeadlines = parts.streamDeadlines;
+    this._fast = parts.fast;
+    this._timedFast = parts.timedFast;
     for (const listener of o.listeners) this._hub().attach(this, listener);
-    const sink: StoreSink = {
-      name: o.name,
-      adopt: (snapshot) => this._adopt(snapshot),
-      storeStatus: (status, error) => this._emit('storeStatus', status, error),
-    };
-    this._link = o.store.attach(sink, {
-      failMax: o.failMax,
-      failWindow: o.failWindow,
-      halfOpenTimeout: o.halfOpenTimeout,
-      halfOpenMaxCalls: o.halfOpenMaxCalls,
-      now: () => o.clock.now(),
-      nextOpenDuration: () => o.openDuration({ openings: this._openings + 1, error: this._lastError }),
-    });
-    if (o.initialState !== undefined) this._hydrate(o.initialState);
-    const ready = this._link.ready;
-    if (ready !== undefined) {
-      // Until the shared state is known, every call takes the guarded path, which waits for it.
-      const fast = this._fast;
-      const timedFast = this._timedFast;
-      this._fast = false;
-      this._timedFast = false;
-      this._storeReady = ready.then(() => {
-        this._storeReady = undefined;
-        this._fast = fast;
-        this._timedFast = timedFast;
-      });
-    }
+    this._link = attachStore(this, o);
+    if (o.initialState !== undefined) hydrate(this, o.initialState);
+    // Until the shared state is known, every call takes the guarded path, which waits for it.
+    if (this._link.ready !== undefined) holdUntilReady(this, this._link.ready);
   }
 
   // ---------------------------------------------------------------- inspection
@@ -173,7 +136,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
   /** Failures currently counting toward the trip rule (`failMax`), honouring `failWindow`. */
   get failCount(): number {
     if (this._failTimes === undefined || this._consecutive === 0) return this._consecutive;
-    return this._liveFailures(this._o.clock.now());
+    return this._failTimes.live(this._o.clock.now(), this._consecutive);
   }
 
   get lastFailureAt(): number | null {
@@ -182,13 +145,11 @@ export class CircuitBreaker implements Policy, BreakerRef {
 
   /** ms until a probe may run: 0 when calls are admitted, Infinity when isolated. */
   get retryAfter(): number {
-    const state = this.state;
-    if (state === 'open') return Math.max(0, this._openUntil - this._o.clock.now());
-    if (state === 'isolated') return Number.POSITIVE_INFINITY;
-    if (state === 'half-open' && this._probes >= this._o.halfOpenMaxCalls) {
-      return Math.max(0, this._probeProgressAt + this._o.halfOpenTimeout - this._o.clock.now());
-    }
-    return 0;
+    if (this._code === OPEN || this._code === HALF_OPEN) this._advance(this._o.clock.now());
+    const code = this._code;
+    if (code === CLOSED || code === DISABLED) return 0;
+    if (code === HALF_OPEN && this._probes < this._o.halfOpenMaxCalls) return 0;
+    return Math.max(0, this._retryAfter(code, this._o.clock.now()));
   }
 
   /** Which store holds the state, and whether it is reachable. */
@@ -196,48 +157,9 @@ export class CircuitBreaker implements Policy, BreakerRef {
     return { kind: this._link.kind, status: this._link.status };
   }
 
+  /** A plain-object snapshot: state, counts, window figures, latency summary (see `CircuitBreakerStats`). */
   stats(): CircuitBreakerStats {
-    const now = this._o.clock.now();
-    const state = this.state;
-    let window: CircuitBreakerStats['window'] = null;
-    if (this._window && this._o.window) {
-      const t = this._window.totals(now);
-      const count = this._o.window.type === 'count';
-      window = {
-        type: this._o.window.type,
-        windowMs: count ? null : this._o.window.windowMs,
-        size: count ? this._o.window.size : null,
-        calls: t.calls,
-        failures: t.failures,
-        slowCalls: t.slowCalls,
-        failureRate: t.calls === 0 ? 0 : t.failures / t.calls,
-        slowCallRate: t.calls === 0 ? 0 : t.slowCalls / t.calls,
-      };
-    }
-    const err = this._lastError;
-    return {
-      name: this.name,
-      state,
-      generation: this._gen,
-      failCount: this.failCount,
-      lastFailureAt: this._lastFailureAt,
-      lastFailure: this._hasLastError ? describeError(err) : null,
-      retryAfter: this.retryAfter,
-      openUntil: state === 'open' ? this._o.wall.now() + (this._openUntil - now) : null,
-      halfOpen: state === 'half-open' ? { inFlight: this._probes, successes: this._probeSuccesses } : null,
-      totals: {
-        calls: this._calls,
-        successes: this._successes,
-        failures: this._failures,
-        rejections: this._rejections,
-        ignored: this._ignored,
-        timeouts: this._timeouts,
-        openings: this._openingsTotal,
-      },
-      window,
-      latency: this._latency ? this._latency.summary() : null,
-      store: this.store,
-    };
+    return statsOf(this);
   }
 
   // ---------------------------------------------------------------- calls
@@ -253,10 +175,10 @@ export class CircuitBreaker implements Policy, BreakerRef {
       if (misuse !== undefined) return Promise.reject(misuse);
     }
     if (this._code === CLOSED) {
-      if (this._fast) return this._runFast(fn, signal);
-      if (this._timedFast) return this._runTimed(fn, signal);
+      if (this._fast) return runFast(this, fn, signal);
+      if (this._timedFast) return runTimed(this, fn, signal);
     }
-    return this._runGuarded(fn, signal);
+    return runGuarded(this, fn, signal);
   }
 
   /**
@@ -272,22 +194,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
 
   /** Like `execute`, but rejections and failures come back as `{ ok: false, error }` instead of a throw. */
   tryExecute<T>(fn: Operation<T>, signal?: AbortSignal): Promise<ExecuteResult<T>> {
-    const misuse = operationError(fn, signal, 'tryExecute');
-    if (misuse !== undefined) return Promise.resolve({ ok: false, error: misuse });
-    // An already-aborted caller goes the way execute() sends it (its own reason, no rejection counted).
-    if (this._code !== CLOSED && this._code !== DISABLED && signal?.aborted !== true) {
-      // Decide rejection synchronously so the open-circuit path creates no rejected promise at all.
-      const now = this._o.clock.now();
-      const rejection = this._admit(now);
-      if (typeof rejection !== 'boolean') {
-        return Promise.resolve({ ok: false, error: this._reject(rejection, now) });
-      }
-      if (rejection === true) this._releaseProbeSlot(this._gen); // admitted as probe: give it back, execute re-admits
-    }
-    return this.execute(fn, signal).then(
-      (value) => ({ ok: true, value }),
-      (error: unknown) => ({ ok: false, error }),
-    );
+    return tryExecute(this, fn, signal);
   }
 
   /**
@@ -298,146 +205,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
   protect<This, A extends unknown[], R>(
     fn: (this: This, ...args: A) => R | PromiseLike<R>,
   ): (this: This, ...args: A) => Promise<Awaited<R>> {
-    if (typeof fn !== 'function') {
-      throw new UsageError(`protect(fn): fn must be a function, got ${fn === null ? 'null' : typeof fn}`);
-    }
-    const execute = <T>(op: Operation<T>): Promise<T> => this.execute(op);
-    return function protectedCall(this: This, ...args: A): Promise<Awaited<R>> {
-      return execute(() => fn.apply(this, args)) as Promise<Awaited<R>>;
-    };
-  }
-
-  private async _runFast<T>(fn: Operation<T>, signal: AbortSignal | undefined): Promise<T> {
-    if (signal?.aborted) throw signal.reason;
-    const gen = this._gen;
-    this._calls++;
-    let result: T;
-    try {
-      result = await fn(signal === undefined ? defaultContext : { signal, attempt: 1 });
-    } catch (err) {
-      this._settleError(gen, false, err, signal, false, 0);
-      throw err;
-    }
-    if (this._o.isFailureResult !== undefined && this._isFailureResult(result, gen, false)) {
-      this._onFailure(gen, false, result, 0);
-      return result;
-    }
-    if (gen < this._epoch) return result; // admitted before reset(): counts nowhere
-    this._successes++;
-    // Only the first success after failures has work to do (reset the streak, tell a shared store).
-    if (this._consecutive !== 0 && gen === this._gen) this._resetStreak();
-    if (this._events.hasSuccess) this._emit('success');
-    return result;
-  }
-
-  /**
-   * `_runFast` with a deadline from the breaker's queue (no timer, no AbortController unless read); the
-   * outcome is recorded by `_timedHooks` as the call settles, so there is no async wrapper either.
-   */
-  private _runTimed<T>(fn: Operation<T>, signal: AbortSignal | undefined): Promise<T> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    this._calls++;
-    return runWithDeadline(this._deadlines!, fn, signal, 1, CircuitBreaker._timedHooks, this, this._gen);
-  }
-
-  /** Records a timed call's outcome as it settles; one object for every breaker (no closures per breaker). */
-  private static readonly _timedHooks: TimedCallHooks = {
-    value(owner, gen, result) {
-      const b = owner as CircuitBreaker;
-      if (b._o.isFailureResult !== undefined && b._isFailureResult(result, gen, false)) {
-        b._onFailure(gen, false, result, 0);
-        return;
-      }
-      if (gen < b._epoch) return; // admitted before reset(): counts nowhere
-      b._successes++;
-      if (b._consecutive !== 0 && gen === b._gen) b._resetStreak();
-      if (b._events.hasSuccess) b._emit('success');
-    },
-    error(owner, gen, err, signal) {
-      const timedOut = err instanceof DeadlineExceeded;
-      (owner as CircuitBreaker)._settleError(gen, false, err, signal, timedOut, 0);
-      return timedOut ? (err as DeadlineExceeded).error : err;
-    },
-  };
-
-  private async _runGuarded<T>(fn: Operation<T>, signal: AbortSignal | undefined): Promise<T> {
-    if (this._storeReady !== undefined) await this._storeReady;
-    if (signal?.aborted) throw signal.reason;
-    if (this._code === DISABLED) return fn(signal === undefined ? defaultContext : { signal, attempt: 1 });
-    const clock = this._o.clock;
-    const now = clock.now();
-    const admitted = this._admit(now);
-    if (typeof admitted !== 'boolean') {
-      const rejection = this._reject(admitted, now);
-      // Reject after the caller has attached its handler: a promise rejected before anyone listens goes
-      // through Node's unhandled-rejection bookkeeping, which costs more than the rest of the rejection.
-      await undefined;
-      throw rejection;
-    }
-    const gen = this._gen;
-    const probe = admitted;
-    const lease = probe && this._link.shared ? await this._clusterProbeLease(gen) : null;
-    this._calls++;
-    const measure = this._latency !== undefined || this._window !== undefined;
-    const started = measure ? clock.now() : 0;
-    let result: T;
-    try {
-      result =
-        this._o.timeout === undefined
-          ? await fn(signal === undefined ? defaultContext : { signal, attempt: 1 })
-          : await runWithDeadline(this._deadlines!, fn, signal);
-    } catch (err) {
-      const elapsed = measure ? clock.now() - started : 0;
-      let outcome = IGNORED;
-      try {
-        outcome = this._settleError(gen, probe, err, signal, err instanceof DeadlineExceeded, elapsed);
-      } finally {
-        if (lease !== null) lease.release(outcome === FAILURE ? 'failure' : 'neutral');
-      }
-      throw err instanceof DeadlineExceeded ? err.error : err;
-    }
-    const elapsed = measure ? clock.now() - started : 0;
-    let failed: boolean;
-    try {
-      failed = this._o.isFailureResult !== undefined && this._isFailureResult(result, gen, probe);
-    } catch (misuse) {
-      lease?.release('neutral');
-      throw misuse;
-    }
-    if (failed) {
-      this._onFailure(gen, probe, result, elapsed);
-      if (lease !== null) lease.release('failure');
-      return result;
-    }
-    this._onSuccess(gen, probe, elapsed);
-    if (lease !== null) lease.release('success');
-    return result;
-  }
-
-  /**
-   * A local probe slot is not enough with a shared store: the cluster grants one probe lease. Without it
-   * (another instance probes, or the state moved on while we asked) the slot is given back and the call
-   * is rejected.
-   */
-  private async _clusterProbeLease(gen: number): Promise<ProbeLease> {
-    const lease = await this._link.acquireProbe();
-    if (lease !== null && gen === this._gen) return lease;
-    lease?.release('neutral');
-    this._releaseProbeSlot(gen);
-    throw this._reject(this._rejection(this._o.clock.now()));
-  }
-
-  /**
-   * Whether a resolved value is a failure (`isFailureResult`, compiled by the options: a throw reads as
-   * false). A predicate that returned a promise raises `UsageError`: the call is then recorded as neither.
-   */
-  private _isFailureResult(result: unknown, gen: number, probe: boolean): boolean {
-    try {
-      return this._o.isFailureResult!(result);
-    } catch (misuse) {
-      this._onIgnored(gen, probe, misuse);
-      throw misuse;
-    }
+    return protect(this, fn);
   }
 
   // ---------------------------------------------------------------- permits and manual recording
@@ -446,57 +214,8 @@ export class CircuitBreaker implements Policy, BreakerRef {
    * For callers that make the call themselves but still want HALF-OPEN limits respected: resolves to a
    * permit (report exactly one outcome on it) or rejects with `CircuitOpenError`.
    */
-  async acquirePermit(): Promise<Permit> {
-    if (this._storeReady !== undefined) await this._storeReady;
-    const clock = this._o.clock;
-    if (this._code === DISABLED) return disabledPermit;
-    const admitted = this._admit(clock.now());
-    if (typeof admitted !== 'boolean') throw this._reject(admitted);
-    const gen = this._gen;
-    const lease = admitted && this._link.shared ? await this._clusterProbeLease(gen) : null;
-    this._calls++;
-    const started = clock.now();
-    let settled = false;
-    const once = (): boolean => {
-      if (settled) return false;
-      settled = true;
-      return true;
-    };
-    return {
-      success: () => {
-        if (!once()) return;
-        this._onSuccess(gen, admitted, clock.now() - started);
-        lease?.release('success');
-      },
-      failure: (error?: unknown) => {
-        if (!once()) return;
-        let ignored: boolean;
-        try {
-          // Classified like `execute` (exclude / include / policy rejections); no error = a plain failure.
-          ignored = error !== undefined && this._ignores(gen, admitted, error, undefined);
-        } catch (misuse) {
-          lease?.release('neutral');
-          throw misuse;
-        }
-        if (ignored) {
-          this._onIgnored(gen, admitted, error);
-          lease?.release('neutral');
-          return;
-        }
-        this._onFailure(gen, admitted, error, clock.now() - started);
-        lease?.release('failure');
-      },
-      cancel: () => {
-        if (!once()) return;
-        this._onIgnored(gen, admitted, undefined);
-        lease?.release('neutral');
-      },
-      timedOut: (error: TimeoutError) => {
-        if (!once()) return;
-        this._onTimeout(gen, admitted, error, clock.now() - started);
-        lease?.release('failure');
-      },
-    };
+  acquirePermit(): Promise<Permit> {
+    return acquirePermit(this);
   }
 
   /** Record a success for a call made outside the breaker (pybreaker's `call_succeeded`). */
@@ -552,7 +271,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
    * A manual transition starts from the state `state` reads: a due OPEN -> HALF-OPEN move or probe
    * write-off happens first (so it counts, and its probe's late result counts nowhere).
    */
-  private _manual(to: Code): void {
+  private _manual(to: StateCode): void {
     const now = this._o.clock.now();
     this._advance(now);
     this._transition(to, undefined, now, 'manual');
@@ -569,8 +288,6 @@ export class CircuitBreaker implements Policy, BreakerRef {
     void Promise.resolve(link.close()).catch(() => {});
   }
 
-  // ---------------------------------------------------------------- events
-
   /** Subscribe to a typed event; returns the function that unsubscribes. */
   on<K extends EventName>(event: K, handler: CircuitBreakerEvents[K]): () => void {
     return this._hub().on(event, handler);
@@ -586,80 +303,24 @@ export class CircuitBreaker implements Policy, BreakerRef {
     return this._events;
   }
 
-  private _emit(event: EventName, a?: unknown, b?: unknown): void {
-    this._events.emit(event, a, b);
-  }
-
-  // ---------------------------------------------------------------- snapshot
-
   /**
    * A plain, versioned snapshot (state, open-until, counts, window, totals) for `initialState`: JSON-safe,
    * times portable across processes (epoch ms and ages). Reading it performs a due OPEN -> HALF-OPEN move.
    */
   toJSON(): BreakerStateSnapshot {
-    const state = this.state;
-    const now = this._o.clock.now();
-    const times = this._failTimes;
-    const failTimes: number[] = [];
-    if (times !== undefined) {
-      const n = Math.min(this._consecutive, times.length);
-      for (let k = n; k >= 1; k--) failTimes.push(times[(this._failHead - k + times.length) % times.length]!);
-    }
-    const hydratable = {
-      state,
-      openUntil: this._openUntil,
-      openings: this._openings,
-      consecutive: this._consecutive,
-      failTimes,
-      lastFailureAt: this._lastFailureAt,
-      totals: this.stats().totals,
-    };
-    return toSnapshot(this.name, hydratable, this._window, now, this._wallNow());
+    return exportState(this);
   }
 
-  /** Epoch ms for reported and exported times. */
-  private _wallNow(): number {
-    return this._o.wall.now();
-  }
-
-  /** Start from a validated snapshot (constructor only): fields set directly, no events, no store writes. */
-  private _hydrate(snapshot: BreakerStateSnapshot): void {
-    const now = this._o.clock.now();
-    const h = fromSnapshot(snapshot, this._window, now, this._wallNow());
-    this._code = CODES[h.state];
-    this._openUntil = h.openUntil;
-    this._openings = h.openings;
-    this._probeProgressAt = now;
-    this._consecutive = this._code === CLOSED ? h.consecutive : 0;
-    const times = this._failTimes;
-    if (times !== undefined && this._code === CLOSED) {
-      const kept = h.failTimes.slice(-times.length);
-      kept.forEach((t, i) => {
-        times[i] = t;
-      });
-      this._failHead = kept.length % times.length;
-    }
-    this._lastFailureAt = h.lastFailureAt;
-    const t = h.totals;
-    this._calls = t.calls;
-    this._successes = t.successes;
-    this._failures = t.failures;
-    this._rejections = t.rejections;
-    this._ignored = t.ignored;
-    this._timeouts = t.timeouts;
-    this._openingsTotal = t.openings;
-  }
-
-  // ---------------------------------------------------------------- state machine
+  // ---------------------------------------------------------------- admission
 
   /**
-   * Admission: `false` = admitted as an ordinary call, `true` = admitted as a HALF-OPEN probe (slot taken),
-   * otherwise the code of the state that refuses.
+   * @internal Admission: `false` = admitted as an ordinary call, `true` = admitted as a HALF-OPEN probe
+   * (slot taken), otherwise the code of the state that refuses.
    */
-  private _admit(now: number): boolean | Code {
+  _admit(now: number): boolean | StateCode {
     if (this._code === CLOSED) return false;
     this._advance(now);
-    const code = this._code as Code; // _advance may have moved it
+    const code = this._code as StateCode; // _advance may have moved it
     if (code === CLOSED || code === DISABLED) return false;
     if (code === HALF_OPEN && this._probes < this._o.halfOpenMaxCalls) {
       if (this._probes === 0) this._probeProgressAt = now;
@@ -667,6 +328,159 @@ export class CircuitBreaker implements Policy, BreakerRef {
       return true;
     }
     return code;
+  }
+
+  /** @internal Count a refusal in state `code` and make its error (no stack capture). */
+  _reject(code: StateCode, now = this._o.clock.now()): CircuitOpenError {
+    this._rejections++;
+    const error = CircuitOpenError.rejecting(this.name, NAMES[code]!, this._retryAfter(code, now));
+    if (this._events.has('rejected')) this._events.emit('rejected', error);
+    return error;
+  }
+
+  /** ms until state `code` may admit a probe (unclamped). */
+  private _retryAfter(code: StateCode, now: number): number {
+    if (code === OPEN) return this._openUntil - now;
+    if (code === ISOLATED) return Number.POSITIVE_INFINITY;
+    if (code === HALF_OPEN) return this._probeProgressAt + this._o.halfOpenTimeout - now;
+    return 0;
+  }
+
+  /** @internal Give back a HALF-OPEN probe slot taken in generation `gen` (a no-op once the state moved on). */
+  _releaseProbeSlot(gen: number): void {
+    if (gen === this._gen && this._code === HALF_OPEN && this._probes > 0) this._probes--;
+  }
+
+  // ---------------------------------------------------------------- outcomes
+
+  /**
+   * @internal True for an outcome that must count nowhere (no totals, latency or event): a call admitted
+   * before the last `reset()`, or a HALF-OPEN probe already written off by `halfOpenTimeout` (counted once,
+   * as that timeout).
+   */
+  _discards(gen: number, probe: boolean): boolean {
+    return gen < this._epoch || (probe && this._writtenOff.includes(gen));
+  }
+
+  /** @internal A call that counts neither way (caller's abort, excluded error, cancelled permit). */
+  _onIgnored(gen: number, probe: boolean, err: unknown): void {
+    if (this._code === HALF_OPEN) this._advance(this._o.clock.now()); // a due write-off first (see _onSuccess)
+    if (this._discards(gen, probe)) return;
+    this._ignored++;
+    if (probe) this._releaseProbeSlot(gen);
+    this._events.emit('ignored', err);
+  }
+
+  /** @internal A success of a call admitted in generation `gen`; `elapsed` in ms (0 when not measured). */
+  _onSuccess(gen: number, probe: boolean, elapsed: number): void {
+    // A probe that outlived halfOpenTimeout was written off, whether or not anyone looked in the meantime:
+    // that happens first, so its late result counts nowhere and any outcome after it is recorded after it.
+    if (this._code === HALF_OPEN) this._advance(this._o.clock.now());
+    if (gen !== this._gen && this._discards(gen, probe)) return;
+    this._successes++;
+    this._latency?.record(elapsed);
+    if (gen === this._gen) {
+      if (this._code === CLOSED) {
+        if (this._consecutive !== 0) this._resetStreak();
+        if (this._window !== undefined) {
+          const slowMs = this._o.window!.slowDuration;
+          const slow = slowMs !== undefined && elapsed >= slowMs;
+          const now = this._o.clock.now();
+          this._window.record(now, false, slow);
+          // The minimum call count may be reached by a success (resilience4j checks after every call).
+          if (this._shouldTrip(now)) this._transition(OPEN, undefined, now, 'trip');
+        }
+      } else if (this._code === HALF_OPEN) {
+        // A probe's success; a manual recordSuccess() in HALF-OPEN counts as one too (holding no slot).
+        const now = this._o.clock.now();
+        if (probe) {
+          this._probes--;
+          this._probeProgressAt = now;
+        }
+        if (++this._probeSuccesses >= this._o.successThreshold)
+          this._transition(CLOSED, undefined, now, 'probe');
+      }
+    }
+    if (this._events.hasSuccess)
+      this._events.emit('success', this._latency === undefined ? undefined : elapsed);
+  }
+
+  /** @internal A failure of a call admitted in generation `gen`; `elapsed` in ms (0 when not measured). */
+  _onFailure(gen: number, probe: boolean, err: unknown, elapsed: number): void {
+    const now = this._o.clock.now();
+    if (this._code === HALF_OPEN) this._advance(now); // a due write-off first (see _onSuccess)
+    if (gen !== this._gen && this._discards(gen, probe)) return;
+    this._latency?.record(elapsed);
+    this._countFailure(err);
+    if (gen === this._gen) {
+      if (this._code === CLOSED) {
+        this._failTimes?.record(now);
+        this._consecutive++;
+        if (this._window !== undefined) {
+          const slowMs = this._o.window!.slowDuration;
+          this._window.record(now, true, slowMs !== undefined && elapsed >= slowMs);
+        }
+        if (this._link.shared) this._link.failed(this.failCount);
+        if (this._code === CLOSED && gen === this._gen && this._shouldTrip(now))
+          this._transition(OPEN, err, now, 'trip');
+      } else if (this._code === HALF_OPEN) {
+        if (probe) this._probes--;
+        this._transition(OPEN, err, now, 'probe');
+      }
+    }
+    this._events.emit('failure', err, this._latency === undefined ? undefined : elapsed);
+  }
+
+  /**
+   * @internal A call's own deadline passed: a failure, also counted in `timeouts` unless the outcome counts
+   * nowhere. A probe's write-off that fell due first is applied before deciding (then this timeout counts
+   * nowhere).
+   */
+  _onTimeout(gen: number, probe: boolean, err: unknown, elapsed: number): void {
+    if (this._code === HALF_OPEN) this._advance(this._o.clock.now());
+    if (!this._discards(gen, probe)) this._timeouts++;
+    this._onFailure(gen, probe, err, elapsed);
+  }
+
+  /** Counts a failure that happened `ago` ms before now (a write-off noticed late is dated at its deadline). */
+  private _countFailure(err: unknown, ago = 0): void {
+    this._failures++;
+    this._lastFailureAt = this._o.wall.now() - ago; // reported: epoch ms (durations use the monotonic clock)
+    this._lastError = err;
+    this._hasLastError = true;
+  }
+
+  /** @internal The failure streak ended (a success in CLOSED). */
+  _resetStreak(): void {
+    this._consecutive = 0;
+    this._failTimes?.clear();
+    if (this._link.shared) this._link.recovered();
+  }
+
+  // ---------------------------------------------------------------- trip rule and transitions
+
+  private _shouldTrip(now: number): boolean {
+    const o = this._o;
+    const t = this._window?.totals(now);
+    const counts: Counts = {
+      consecutiveFailures:
+        this._failTimes === undefined ? this._consecutive : this._failTimes.live(now, this._consecutive),
+      windowCalls: t?.calls ?? 0,
+      windowFailures: t?.failures ?? 0,
+      windowSlowCalls: t?.slowCalls ?? 0,
+    };
+    // A throwing rule reads as false; one that returned a promise raises UsageError (see options).
+    if (o.shouldTrip !== undefined) return o.shouldTrip(counts);
+    if (o.consecutiveRule && counts.consecutiveFailures >= o.failMax) return true;
+    const w = o.window;
+    if (w === undefined || counts.windowCalls < w.minimumCalls) return false;
+    if (
+      w.failureThreshold !== undefined &&
+      counts.windowFailures / counts.windowCalls >= w.failureThreshold
+    ) {
+      return true;
+    }
+    return w.slowThreshold !== undefined && counts.windowSlowCalls / counts.windowCalls >= w.slowThreshold;
   }
 
   /** Lazy transitions driven by time: OPEN -> HALF-OPEN, and a stuck HALF-OPEN probe -> OPEN. */
@@ -687,218 +501,23 @@ export class CircuitBreaker implements Policy, BreakerRef {
       this._countFailure(error, now - at);
       this._timeouts++;
       this._transition(OPEN, error, at, 'probe');
-      this._emit('failure', error, undefined);
-      if ((this._code as Code) === OPEN && now >= this._openUntil)
+      this._events.emit('failure', error, undefined);
+      if ((this._code as StateCode) === OPEN && now >= this._openUntil)
         this._transition(HALF_OPEN, undefined, now, 'timer');
     }
   }
 
-  private _rejection(now: number): Code {
-    this._advance(now);
-    return this._code;
-  }
-
-  private _reject(code: Code, now = this._o.clock.now()): CircuitOpenError {
-    this._rejections++;
-    let retryAfter = 0;
-    if (code === OPEN) retryAfter = this._openUntil - now;
-    else if (code === ISOLATED) retryAfter = Number.POSITIVE_INFINITY;
-    else if (code === HALF_OPEN) retryAfter = this._probeProgressAt + this._o.halfOpenTimeout - now;
-    const error = CircuitOpenError.rejecting(this.name, NAMES[code]!, retryAfter);
-    if (this._events.has('rejected')) this._emit('rejected', error);
-    return error;
-  }
-
-  private _releaseProbeSlot(gen: number): void {
-    if (gen === this._gen && this._code === HALF_OPEN && this._probes > 0) this._probes--;
-  }
-
-  /** Classify a thrown error and record it; returns the outcome. */
-  private _settleError(
-    gen: number,
-    probe: boolean,
-    err: unknown,
-    signal: AbortSignal | undefined,
-    timedOut: boolean,
-    elapsed: number,
-  ): number {
-    if (timedOut) {
-      this._onTimeout(gen, probe, (err as DeadlineExceeded).error, elapsed);
-      return FAILURE;
-    }
-    if (this._ignores(gen, probe, err, signal)) {
-      this._onIgnored(gen, probe, err);
-      return IGNORED;
-    }
-    this._onFailure(gen, probe, err, elapsed);
-    return FAILURE;
-  }
-
   /**
-   * Whether an error counts neither way: the caller's own abort, a policy's rejection, an excluded error,
-   * or one outside `include`. A predicate that returned a promise raises `UsageError`; the call is then
-   * recorded as neither before it propagates.
+   * Move to `to` in a new generation. `openUntil` is given for an OPEN state decided by the store (the
+   * open period is then not computed here); `why` is 'store' for every state the store decided.
    */
-  private _ignores(gen: number, probe: boolean, err: unknown, signal: AbortSignal | undefined): boolean {
-    try {
-      return (
-        signal?.aborted === true || // the caller gave up: the provider did nothing wrong
-        isPolicyRejection(err) ||
-        matchesAny(this._o.exclude, err) ||
-        (this._o.include !== undefined && !matchesAny(this._o.include, err))
-      );
-    } catch (misuse) {
-      this._onIgnored(gen, probe, err);
-      throw misuse;
-    }
-  }
-
-  /**
-   * True for an outcome that must count nowhere (no totals, latency or event): a call admitted before the last
-   * `reset()`, or a HALF-OPEN probe already written off by `halfOpenTimeout` (counted once, as that timeout).
-   */
-  private _discards(gen: number, probe: boolean): boolean {
-    return gen < this._epoch || (probe && this._writtenOff.includes(gen));
-  }
-
-  private _onIgnored(gen: number, probe: boolean, err: unknown): void {
-    if (this._code === HALF_OPEN) this._advance(this._o.clock.now()); // a due write-off first (see _onSuccess)
-    if (this._discards(gen, probe)) return;
-    this._ignored++;
-    if (probe) this._releaseProbeSlot(gen);
-    this._emit('ignored', err);
-  }
-
-  private _onSuccess(gen: number, probe: boolean, elapsed: number): void {
-    // A probe that outlived halfOpenTimeout was written off, whether or not anyone looked in the meantime:
-    // that happens first, so its late result counts nowhere and any outcome after it is recorded after it.
-    if (this._code === HALF_OPEN) this._advance(this._o.clock.now());
-    if (gen !== this._gen && this._discards(gen, probe)) return;
-    this._successes++;
-    this._latency?.record(elapsed);
-    if (gen === this._gen) {
-      if (this._code === CLOSED) {
-        if (this._consecutive !== 0) this._resetStreak();
-        if (this._window !== undefined) {
-          const slowMs = this._o.window!.slowDuration;
-          const slow = slowMs !== undefined && elapsed >= slowMs;
-          const now = this._o.clock.now();
-          this._window.record(now, false, slow);
-          // The minimum call count may be reached by a success (resilience4j checks after every call).
-          if (this._shouldTrip(now)) this._transition(OPEN, undefined, now, 'trip');
-        }
-      } else if (this._code === HALF_OPEN && probe) {
-        this._probes--;
-        this._probeSuccesses++;
-        const now = this._o.clock.now();
-        this._probeProgressAt = now;
-        if (this._probeSuccesses >= this._o.successThreshold)
-          this._transition(CLOSED, undefined, now, 'probe');
-      } else if (this._code === HALF_OPEN) {
-        // A manual recordSuccess() in HALF-OPEN counts as a probe success.
-        this._probeSuccesses++;
-        if (this._probeSuccesses >= this._o.successThreshold) {
-          this._transition(CLOSED, undefined, this._o.clock.now(), 'probe');
-        }
-      }
-    }
-    if (this._events.hasSuccess) this._emit('success', this._latency === undefined ? undefined : elapsed);
-  }
-
-  private _onFailure(gen: number, probe: boolean, err: unknown, elapsed: number): void {
-    const now = this._o.clock.now();
-    if (this._code === HALF_OPEN) this._advance(now); // a due write-off first (see _onSuccess)
-    if (gen !== this._gen && this._discards(gen, probe)) return;
-    this._latency?.record(elapsed);
-    this._countFailure(err);
-    if (gen === this._gen) {
-      if (this._code === CLOSED) {
-        if (this._failTimes !== undefined) {
-          this._failTimes[this._failHead] = now;
-          this._failHead = (this._failHead + 1) % this._failTimes.length;
-        }
-        this._consecutive++;
-        if (this._window !== undefined) {
-          const slowMs = this._o.window!.slowDuration;
-          this._window.record(now, true, slowMs !== undefined && elapsed >= slowMs);
-        }
-        if (this._link.shared) this._link.failed(this.failCount);
-        if (this._code === CLOSED && gen === this._gen && this._shouldTrip(now))
-          this._transition(OPEN, err, now, 'trip');
-      } else if (this._code === HALF_OPEN) {
-        if (probe) this._probes--;
-        this._transition(OPEN, err, now, 'probe');
-      }
-    }
-    this._emit('failure', err, this._latency === undefined ? undefined : elapsed);
-  }
-
-  /**
-   * A call's own deadline passed: a failure, also counted in `timeouts` unless the outcome counts nowhere.
-   * A probe's write-off that fell due first is applied before deciding (then this timeout counts nowhere).
-   */
-  private _onTimeout(gen: number, probe: boolean, err: unknown, elapsed: number): void {
-    if (this._code === HALF_OPEN) this._advance(this._o.clock.now());
-    if (!this._discards(gen, probe)) this._timeouts++;
-    this._onFailure(gen, probe, err, elapsed);
-  }
-
-  /** Counts a failure that happened `ago` ms before now (a write-off noticed late is dated at its deadline). */
-  private _countFailure(err: unknown, ago = 0): void {
-    this._failures++;
-    this._lastFailureAt = this._o.wall.now() - ago; // reported: epoch ms (durations use the monotonic clock)
-    this._lastError = err;
-    this._hasLastError = true;
-  }
-
-  private _resetStreak(): void {
-    this._consecutive = 0;
-    this._failHead = 0;
-    if (this._link.shared) this._link.recovered();
-  }
-
-  /** Failures of the current streak still inside `failWindow`. */
-  private _liveFailures(now: number): number {
-    const times = this._failTimes!;
-    const horizon = now - this._o.failWindow!;
-    const n = Math.min(this._consecutive, times.length);
-    let live = 0;
-    for (let k = 1; k <= n; k++) {
-      const t = times[(this._failHead - k + times.length) % times.length]!;
-      if (t > horizon) live++;
-      else break; // older entries are older still
-    }
-    return live;
-  }
-
-  private _counts(now: number): Counts {
-    const t = this._window?.totals(now);
-    return {
-      consecutiveFailures: this._failTimes === undefined ? this._consecutive : this._liveFailures(now),
-      windowCalls: t?.calls ?? 0,
-      windowFailures: t?.failures ?? 0,
-      windowSlowCalls: t?.slowCalls ?? 0,
-    };
-  }
-
-  private _shouldTrip(now: number): boolean {
-    const o = this._o;
-    const counts = this._counts(now);
-    // A throwing rule reads as false; one that returned a promise raises UsageError (see options).
-    if (o.shouldTrip !== undefined) return o.shouldTrip(counts);
-    if (o.consecutiveRule && counts.consecutiveFailures >= o.failMax) return true;
-    const w = o.window;
-    if (w === undefined || counts.windowCalls < w.minimumCalls) return false;
-    if (
-      w.failureThreshold !== undefined &&
-      counts.windowFailures / counts.windowCalls >= w.failureThreshold
-    ) {
-      return true;
-    }
-    return w.slowThreshold !== undefined && counts.windowSlowCalls / counts.windowCalls >= w.slowThreshold;
-  }
-
-  private _transition(to: Code, cause: unknown, now: number, why: TransitionCause | 'store'): void {
+  private _transition(
+    to: StateCode,
+    cause: unknown,
+    now: number,
+    why: TransitionCause | 'store',
+    openUntil?: number,
+  ): void {
     const from = this._code;
     this._gen++;
     this._code = to;
@@ -906,7 +525,7 @@ export class CircuitBreaker implements Policy, BreakerRef {
     this._probeSuccesses = 0;
     if (to === CLOSED || to === DISABLED) {
       this._consecutive = 0;
-      this._failHead = 0;
+      this._failTimes?.clear();
       this._openings = 0;
       this._window?.clear();
     } else if (to === OPEN) {
@@ -915,11 +534,14 @@ export class CircuitBreaker implements Policy, BreakerRef {
         this._openings++;
         this._openingsTotal++;
       }
-      let ms = this._o.openDuration({ openings: this._openings, error: cause });
-      const hint = retryAfterOf(cause);
-      if (hint !== undefined && this._o.maxRetryAfter > 0)
-        ms = Math.max(ms, Math.min(hint, this._o.maxRetryAfter));
-      this._openUntil = now + ms;
+      if (openUntil !== undefined) this._openUntil = openUntil;
+      else {
+        let ms = this._o.openDuration({ openings: this._openings, error: cause });
+        const hint = retryAfterOf(cause);
+        if (hint !== undefined && this._o.maxRetryAfter > 0)
+          ms = Math.max(ms, Math.min(hint, this._o.maxRetryAfter));
+        this._openUntil = now + ms;
+      }
     } else if (to === HALF_OPEN) {
       this._probeProgressAt = now;
     } else if (to === ISOLATED && from !== ISOLATED) {
@@ -928,33 +550,15 @@ export class CircuitBreaker implements Policy, BreakerRef {
     if (why !== 'store' && this._link.shared) {
       this._link.transitioned(NAMES[from]!, { state: NAMES[to]!, openUntil: this._openUntil }, why);
     }
-    if (from !== to) this._emit('stateChange', NAMES[from], NAMES[to]);
+    if (from !== to) this._events.emit('stateChange', NAMES[from], NAMES[to]);
   }
 
-  /** A state decided elsewhere (another instance, or the store on pooled evidence). */
-  private _adopt(snapshot: SharedSnapshot): void {
+  /** @internal A state decided elsewhere (another instance, or the store on pooled evidence). */
+  _adopt(snapshot: SharedSnapshot): void {
     const to = CODES[snapshot.state];
     if (to === undefined) return;
-    const now = this._o.clock.now();
     if (to === this._code && (to !== OPEN || snapshot.openUntil === this._openUntil)) return;
-    if (to === OPEN) {
-      const from = this._code;
-      this._gen++;
-      this._code = OPEN;
-      this._probes = 0;
-      this._probeSuccesses = 0;
-      if (from !== OPEN) {
-        this._openings++;
-        this._openingsTotal++;
-      }
-      this._openUntil = snapshot.openUntil;
-      if (from !== OPEN) this._emit('stateChange', NAMES[from], 'open');
-      return;
-    }
-    this._transition(to, undefined, now, 'store');
+    const now = this._o.clock.now();
+    this._transition(to, undefined, now, 'store', to === OPEN ? snapshot.openUntil : undefined);
   }
 }
-
-const noStreamDeadlines: StreamDeadlines = Object.freeze({});
-
-const disabledPermit: Permit = { success() {}, failure() {}, cancel() {}, timedOut() {} };

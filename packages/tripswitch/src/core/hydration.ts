@@ -1,12 +1,54 @@
 /**
- * Turning a breaker's state into a portable snapshot and back (`toJSON()` / `initialState`). The breaker
- * hands over and takes back `HydratableState`; this module does the clock arithmetic: a snapshot carries
- * epoch times and ages, the breaker measures on its own (monotonic or injected) clock.
+ * Turning a breaker's state into a portable snapshot and back (`toJSON()` / `initialState`). `exportState`
+ * and `hydrate` read and set the breaker's fields through `HydratableState`; `toSnapshot` / `fromSnapshot`
+ * do the clock arithmetic: a snapshot carries epoch times and ages, the breaker measures on its own
+ * (monotonic or injected) clock.
  */
 import { CountWindow } from './count-window.js';
+import type { BreakerInternals } from './internals.js';
 import { type BreakerStateSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
+import { CLOSED, STATE_CODES } from './states.js';
+import { totalsOf } from './stats.js';
 import type { CircuitState } from './types.js';
 import { SlidingWindow } from './window.js';
+
+/** `toJSON()`: reading the state performs a due OPEN -> HALF-OPEN move first. */
+export function exportState(b: BreakerInternals): BreakerStateSnapshot {
+  const state = b.state;
+  const now = b._o.clock.now();
+  const hydratable: HydratableState = {
+    state,
+    openUntil: b._openUntil,
+    openings: b._openings,
+    consecutive: b._consecutive,
+    failTimes: b._failTimes === undefined ? [] : b._failTimes.newest(b._consecutive),
+    lastFailureAt: b._lastFailureAt,
+    totals: totalsOf(b),
+  };
+  return toSnapshot(b.name, hydratable, b._window, now, b._o.wall.now());
+}
+
+/** `initialState` (constructor only, snapshot already validated): fields set directly, no events, no store writes. */
+export function hydrate(b: BreakerInternals, snapshot: BreakerStateSnapshot): void {
+  const now = b._o.clock.now();
+  const h = fromSnapshot(snapshot, b._window, now, b._o.wall.now());
+  const code = STATE_CODES[h.state];
+  b._code = code;
+  b._openUntil = h.openUntil;
+  b._openings = h.openings;
+  b._probeProgressAt = now;
+  b._consecutive = code === CLOSED ? h.consecutive : 0;
+  if (code === CLOSED) b._failTimes?.restore(h.failTimes);
+  b._lastFailureAt = h.lastFailureAt;
+  const t = h.totals;
+  b._calls = t.calls;
+  b._successes = t.successes;
+  b._failures = t.failures;
+  b._rejections = t.rejections;
+  b._ignored = t.ignored;
+  b._timeouts = t.timeouts;
+  b._openingsTotal = t.openings;
+}
 
 /** The part of a breaker a snapshot holds; times on the breaker's clock unless named epoch. */
 export interface HydratableState {

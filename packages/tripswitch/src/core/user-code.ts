@@ -4,6 +4,7 @@
  * rejection), and a predicate that returns a promise is a `UsageError`, never read as truthy.
  */
 import { UsageError } from './errors.js';
+import { sliceCodePoints } from './text.js';
 
 const ignore = (): void => {};
 
@@ -103,7 +104,7 @@ function isSignal(value: unknown): boolean {
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (typeof value === 'string') return `a string (${JSON.stringify(value.slice(0, 40))})`;
+  if (typeof value === 'string') return `a string (${JSON.stringify(sliceCodePoints(value, 40))})`;
   return typeof value;
 }
 

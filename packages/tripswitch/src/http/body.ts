@@ -1,10 +1,14 @@
 /** What an upstream's error body says, read the way LLM providers shape it (OpenAI, HuggingFace, Google). */
+import { sliceCodePoints } from '../core/text.js';
 
 /** Bodies larger than this are not worth parsing to classify a failure. */
 const MAX_INSPECT_CHARS = 64 * 1024;
 
 export interface ErrorBodyInfo {
-  /** A human message: `error.message`, `error` (when a string), `message` or `detail`. */
+  /**
+   * A human message: `error.message`, `error` (when a string), `message` or `detail`; a body that is not
+   * JSON gives its first 1000 code points.
+   */
   readonly message?: string;
   /** Machine codes: `error.code`, `error.type`, `error.status`, `code`, `type` (lower-case). */
   readonly codes: readonly string[];
@@ -39,7 +43,7 @@ export function inspectErrorBody(body: unknown): ErrorBodyInfo {
   const root = asRecord(parsed);
   if (root === undefined) {
     const raw = text(parsed);
-    return { message: raw?.slice(0, 1000), codes: [] };
+    return { message: raw === undefined ? undefined : sliceCodePoints(raw, 1000), codes: [] };
   }
   const nested = asRecord(root.error);
   const message = text(nested?.message) ?? text(root.error) ?? text(root.message) ?? text(root.detail);

@@ -1,4 +1,5 @@
 /** The error an unsuccessful HTTP response becomes, carrying its classification and retry hint. */
+import { truncateCodePoints } from '../core/text.js';
 import type { RetryAfterHint } from '../core/types.js';
 import { inspectErrorBody } from './body.js';
 import { type HeadersLike, headerRecord } from './headers.js';
@@ -34,7 +35,8 @@ function describe(status: number, classification: HttpClassification, o: HttpSta
   if (o.url) message += ` from ${redactUrl(o.url)}`;
   message += ` (${classification.reason})`;
   const detail = o.body === undefined ? undefined : inspectErrorBody(o.body).message;
-  if (detail) message += `: ${detail.length > 200 ? `${detail.slice(0, 200)}…` : detail}`;
+  // At most 200 code points of the upstream's own words (never half an emoji).
+  if (detail) message += `: ${truncateCodePoints(detail, 200)}`;
   return message;
 }
 

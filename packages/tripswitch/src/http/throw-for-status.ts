@@ -25,8 +25,8 @@ export interface ResponseLike {
 }
 
 /**
- * Reads at most `max` bytes, then stops reading so the connection is released. A body that breaks
- * mid-way (reset, abort) yields what arrived: the status alone is enough to classify.
+ * Reads at most `max` bytes (never half a character), then stops reading so the connection is released.
+ * A body that breaks mid-way (reset, abort) yields what arrived: the status alone is enough to classify.
  */
 async function readBounded(res: ResponseLike, max: number): Promise<string | undefined> {
   const body = res.body;
@@ -39,6 +39,9 @@ async function readBounded(res: ResponseLike, max: number): Promise<string | und
     read += chunk.byteLength;
     text += decoder.decode(chunk, { stream: true });
   };
+  // A body read up to `max` may stop inside a multi-byte character: that tail is dropped, not turned into
+  // U+FFFD. A shorter body is flushed (a malformed ending there is the upstream's own).
+  const rest = (): string => (read >= max ? '' : decoder.decode());
   if (typeof (body as ReadableStream<Uint8Array>).getReader === 'function') {
     const reader = (body as ReadableStream<Uint8Array>).getReader();
     try {
@@ -47,7 +50,7 @@ async function readBounded(res: ResponseLike, max: number): Promise<string | und
         if (done) break;
         take(value);
       }
-      return text + decoder.decode();
+      return text + rest();
     } catch {
       return text === '' ? undefined : text;
     } finally {
@@ -63,7 +66,7 @@ async function readBounded(res: ResponseLike, max: number): Promise<string | und
       if (done) break;
       take(typeof value === 'string' ? new TextEncoder().encode(value) : value);
     }
-    return text + decoder.decode();
+    return text + rest();
   } catch {
     return text === '' ? undefined : text;
   } finally {

@@ -66,6 +66,17 @@ describe('protect() keeps this; misuse is a UsageError that never counts (item 1
     );
   });
 
+  test('a string passed as fn is quoted by its first 40 code points, never half an emoji', async () => {
+    const b = new CircuitBreaker();
+    // 'x' first: 40 UTF-16 units would end inside the 20th emoji.
+    await assert.rejects(b.execute(`x${'😀'.repeat(100)}` as never), (e: unknown) => {
+      assert.ok(e instanceof UsageError);
+      assert.ok(e.message.includes(`a string ("x${'😀'.repeat(39)}")`), e.message);
+      assert.doesNotMatch(e.message, /\\ud83d/);
+      return true;
+    });
+  });
+
   test('protect(notAFunction) throws UsageError at once', () => {
     const b = new CircuitBreaker();
     assert.throws(() => b.protect('x' as never), UsageError);

@@ -45,6 +45,14 @@ function upstream(): Server {
       case '/unicode':
         res.writeHead(502).end('é'.repeat(10));
         return;
+      // 'x' first: a cut by UTF-16 units (200 for the message, 1000 for a raw body) lands inside a pair.
+      case '/emoji-json':
+        res.writeHead(502, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { message: `x${'😀'.repeat(600)}` } }));
+        return;
+      case '/emoji-raw':
+        res.writeHead(502).end(`x${'😀'.repeat(600)}`);
+        return;
       default:
         res.writeHead(404).end();
     }
@@ -139,6 +147,19 @@ describe('throwForStatus against a real node:http server', () => {
   test('multi-byte characters decode correctly', async () => {
     const err = await thrown('/unicode');
     assert.equal(err.body, 'é'.repeat(10));
+  });
+
+  test('upstream text full of emoji is cut between code points, in the message and in the body', async () => {
+    const lone = /\p{Cs}/u;
+    const json = await thrown('/emoji-json');
+    assert.ok(json.message.endsWith(`: x${'😀'.repeat(199)}…`), json.message.slice(-12));
+    assert.doesNotMatch(json.message, lone);
+    const raw = await thrown('/emoji-raw');
+    assert.ok(raw.message.endsWith(`: x${'😀'.repeat(199)}…`), raw.message.slice(-12));
+    assert.doesNotMatch(raw.message, lone);
+    // 6 bytes: 'x', one 4-byte emoji, then the first byte of the next: that byte is dropped, not U+FFFD.
+    const bytes = await thrown('/emoji-raw', { maxBodyBytes: 6 });
+    assert.equal(bytes.body, 'x😀');
   });
 
   test('invalid maxBodyBytes is a RangeError naming the option', async () => {

@@ -15,6 +15,7 @@ interface Entry {
   readonly passages: readonly Passage[];
 }
 
+/** The entry's size in UTF-16 units (what the strings occupy): a memory bound, not a text length. */
 function chars(key: string, entry: Entry): number {
   let n = key.length + entry.documentsVersion.length;
   for (const p of entry.passages) n += p.text.length + p.title.length + p.documentId.length;

@@ -1,5 +1,5 @@
 // HuggingFace classic text generation: POST {baseUrl}/models/{model} with {inputs, parameters}.
-import { LlmResponseError } from './errors.js';
+import { bodySample, LlmResponseError } from './errors.js';
 import { JsonTransport } from './http.js';
 import {
   checkBaseUrl,
@@ -157,7 +157,7 @@ export class HfInferenceClient implements LlmClient {
       throw new LlmResponseError('text generation stream sent an event that is not a JSON object', {
         upstreamStatus: 200,
         url: this.#url,
-        body: data.slice(0, 512),
+        body: bodySample(data),
       });
     }
     const e = event as Record<string, unknown>;
@@ -165,7 +165,7 @@ export class HfInferenceClient implements LlmClient {
       throw new LlmResponseError('text generation stream sent an error event', {
         upstreamStatus: 200,
         url: this.#url,
-        body: data.slice(0, 512),
+        body: bodySample(data),
       });
     }
     return e;
@@ -184,7 +184,7 @@ export class HfInferenceClient implements LlmClient {
       throw new LlmResponseError('text generation response has no generated_text', {
         upstreamStatus: 200,
         url: this.#url,
-        body: JSON.stringify(json)?.slice(0, 512),
+        body: bodySample(JSON.stringify(json)),
       });
     }
     return { text: text.trim(), model: this.model, provider: this.provider };

@@ -3,7 +3,7 @@
 import { createParser } from 'eventsource-parser';
 import { throwForStatus } from 'tripswitch/http';
 import { Agent, type Dispatcher, fetch } from 'undici';
-import { LlmResponseError } from './errors.js';
+import { bodySample, LlmResponseError } from './errors.js';
 import { checkInt, type HttpClientOptions } from './options.js';
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -142,7 +142,7 @@ export class JsonTransport {
       throw new LlmResponseError(`upstream returned ${res.status} with a body that is not JSON`, {
         upstreamStatus: res.status,
         url,
-        body: text.slice(0, 512),
+        body: bodySample(text),
       });
     }
   }

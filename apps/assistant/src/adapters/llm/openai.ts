@@ -1,6 +1,6 @@
 // OpenAI-compatible chat completions (OpenAI, the HuggingFace router at https://router.huggingface.co/v1,
 // vLLM, the simulated LLM at http://127.0.0.1:8001/v1).
-import { LlmResponseError } from './errors.js';
+import { bodySample, LlmResponseError } from './errors.js';
 import { JsonTransport } from './http.js';
 import {
   checkBaseUrl,
@@ -149,14 +149,14 @@ export class OpenAiClient implements LlmClient {
       throw new LlmResponseError('chat completion stream sent a chunk that is not a JSON object', {
         upstreamStatus: 200,
         url: this.#url,
-        body: data.slice(0, 512),
+        body: bodySample(data),
       });
     }
     if (chunk.error !== undefined) {
       throw new LlmResponseError('chat completion stream sent an error event', {
         upstreamStatus: 200,
         url: this.#url,
-        body: data.slice(0, 512),
+        body: bodySample(data),
       });
     }
     return chunk;
@@ -184,7 +184,7 @@ export class OpenAiClient implements LlmClient {
       throw new LlmResponseError(`chat completion ${why}`, {
         upstreamStatus: 200,
         url: this.#url,
-        body: JSON.stringify(json)?.slice(0, 512),
+        body: bodySample(JSON.stringify(json)),
       });
     }
     const answer: LlmAnswer = {

@@ -1,6 +1,7 @@
 // The prompt format: built here for the real providers and parsed back (parsePrompt) by the simulated LLM,
 // so both sides agree on one definition. Each passage is exactly two lines — `[n] Title: ...` then its
 // text collapsed to a single line — which keeps document text from forging markers such as `Question:`.
+import { clipText } from '../../domain/text.js';
 import type { Passage } from './types.js';
 
 export interface ChatMessage {
@@ -18,7 +19,7 @@ export interface Prompt {
 }
 
 export interface PromptOptions {
-  /** Longest excerpt kept per passage, in characters (default 1500). */
+  /** Longest excerpt kept per passage, in characters (code points, '…' included; default 1500). */
   maxPassageChars?: number;
 }
 
@@ -46,13 +47,6 @@ function oneLine(s: string): string {
   return s.replace(/\s+/g, ' ').trim();
 }
 
-function clip(s: string, max: number): string {
-  if (s.length <= max) return s;
-  const cut = s.slice(0, max);
-  const space = cut.lastIndexOf(' ');
-  return (space > max / 2 ? cut.slice(0, space) : cut) + '…';
-}
-
 export function buildPrompt(
   question: string,
   passages: readonly Passage[],
@@ -63,7 +57,7 @@ export function buildPrompt(
     throw new RangeError(`maxPassageChars must be a positive integer, got ${String(maxChars)}`);
   }
   const blocks = passages.map(
-    (p, i) => `[${i + 1}] Title: ${oneLine(p.title) || 'Untitled'}\n${clip(oneLine(p.text), maxChars)}`,
+    (p, i) => `[${i + 1}] Title: ${oneLine(p.title) || 'Untitled'}\n${clipText(p.text, maxChars)}`,
   );
   const context = blocks.length > 0 ? blocks.join('\n\n') : NO_CONTEXT;
   const user = `Context:\n${context}\n\n${QUESTION_PREFIX}${oneLine(question)}`;

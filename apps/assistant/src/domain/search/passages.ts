@@ -1,7 +1,8 @@
 // How a document is cut into the passages that search ranks and returns as excerpts. Shared by every
-// storage adapter; pure functions.
+// storage adapter; pure functions. Lengths are code points (domain/text.ts), and no cut splits a pair.
+import { codePointLength, sliceCodePoints } from '../text.js';
 
-/** Upper bound on a passage's (and so an excerpt's) length in characters. */
+/** Upper bound on a passage's (and so an excerpt's) length in characters (code points). */
 export const PASSAGE_MAX_CHARS = 600;
 /** A paragraph shorter than this is joined to the next one when both fit in one passage. */
 const PASSAGE_MIN_CHARS = 200;
@@ -15,12 +16,11 @@ function sentences(paragraph: string): string[] {
 function hardWrap(text: string, max: number): string[] {
   const out: string[] = [];
   let rest = text;
-  while (rest.length > max) {
-    const cut = rest.slice(0, max);
+  for (;;) {
+    const cut = sliceCodePoints(rest, max);
+    if (cut.length === rest.length) break;
     const space = cut.lastIndexOf(' ');
-    const at = space > max / 2 ? space : max;
-    // Never split a surrogate pair.
-    const end = /[\uD800-\uDBFF]/.test(rest.charAt(at - 1)) ? at - 1 : at;
+    const end = space > 0 && codePointLength(cut.slice(0, space)) > max / 2 ? space : cut.length;
     out.push(rest.slice(0, end).trim());
     rest = rest.slice(end).trim();
   }
@@ -39,31 +39,37 @@ export function splitPassages(content: string, max = PASSAGE_MAX_CHARS): string[
     .split(/\n\s*\n/)
     .map((p) => p.replace(/\s+/g, ' ').trim())
     .filter((p) => p.length > 0);
-  const pieces: string[] = [];
+  // Each piece with its length in code points, so nothing is counted twice.
+  const pieces: Array<[string, number]> = [];
   for (const p of paragraphs) {
-    if (p.length <= max) {
-      pieces.push(p);
+    const length = codePointLength(p);
+    if (length <= max) {
+      pieces.push([p, length]);
       continue;
     }
     let current = '';
+    let currentLength = 0;
     for (const s of sentences(p).flatMap((s) => hardWrap(s.trim(), max))) {
       if (s.length === 0) continue;
-      if (current.length > 0 && current.length + 1 + s.length > max) {
-        pieces.push(current);
+      const sLength = codePointLength(s);
+      if (currentLength > 0 && currentLength + 1 + sLength > max) {
+        pieces.push([current, currentLength]);
         current = '';
+        currentLength = 0;
       }
-      current = current.length > 0 ? `${current} ${s}` : s;
+      current = currentLength > 0 ? `${current} ${s}` : s;
+      currentLength += currentLength > 0 ? 1 + sLength : sLength;
     }
-    if (current.length > 0) pieces.push(current);
+    if (currentLength > 0) pieces.push([current, currentLength]);
   }
-  const out: string[] = [];
-  for (const piece of pieces) {
+  const out: Array<[string, number]> = [];
+  for (const [piece, length] of pieces) {
     const last = out[out.length - 1];
-    if (last !== undefined && last.length < PASSAGE_MIN_CHARS && last.length + 1 + piece.length <= max) {
-      out[out.length - 1] = `${last} ${piece}`;
+    if (last !== undefined && last[1] < PASSAGE_MIN_CHARS && last[1] + 1 + length <= max) {
+      out[out.length - 1] = [`${last[0]} ${piece}`, last[1] + 1 + length];
     } else {
-      out.push(piece);
+      out.push([piece, length]);
     }
   }
-  return out;
+  return out.map(([piece]) => piece);
 }

@@ -2,6 +2,7 @@
 // question and the indexed documents go through exactly these functions, so text that looks the same
 // matches the same. Pure functions, no storage specifics.
 import { stemmer } from 'stemmer';
+import { codePointLength, sliceCodePoints } from '../text.js';
 
 /**
  * Folds `text` for comparison: Unicode NFKC (ligatures `ﬁ` → `fi`, full-width `Ｍ` → `M`, superscripts…),
@@ -43,11 +44,11 @@ export const STOP_WORDS: ReadonlySet<string> = new Set(
   ).split(' '),
 );
 
-/** Longest word that is indexed or searched (longer runs are not words: base64, hashes). */
+/** Longest word (code points) that is indexed or searched (longer runs are not words: base64, hashes). */
 export const MAX_TERM_LENGTH = 64;
 /** A question contributes at most this many distinct terms. */
 export const MAX_QUERY_TERMS = 32;
-/** Only the start of a very long question is searched: bounds the work an oversized request can cause. */
+/** Only the start (code points) of a very long question is searched: bounds an oversized request's work. */
 export const MAX_QUERY_CHARS = 4000;
 
 /** English words are stemmed (Porter), so "forgiveness" finds "forgive"; other scripts are left whole. */
@@ -62,7 +63,8 @@ function stem(word: string): string {
 export function termsOf(text: string): string[] {
   const out: string[] = [];
   for (const w of words(foldText(text))) {
-    if (w.length > MAX_TERM_LENGTH || STOP_WORDS.has(w)) continue;
+    // Code points are never more than UTF-16 units: count them only for a long word.
+    if ((w.length > MAX_TERM_LENGTH && codePointLength(w) > MAX_TERM_LENGTH) || STOP_WORDS.has(w)) continue;
     out.push(stem(w));
   }
   return out;
@@ -73,7 +75,7 @@ export function termsOf(text: string): string[] {
  * A question of nothing but stop words ("what is it?") has none: nothing is relevant to it.
  */
 export function queryTerms(question: string): string[] {
-  return [...new Set(termsOf(question.slice(0, MAX_QUERY_CHARS)))].slice(0, MAX_QUERY_TERMS);
+  return [...new Set(termsOf(sliceCodePoints(question, MAX_QUERY_CHARS)))].slice(0, MAX_QUERY_TERMS);
 }
 
 /** Term → count, for indexing one piece of text. */
