@@ -109,8 +109,8 @@ function otelPackages(): Map<string, Manifest> {
 }
 
 test('every @opentelemetry package installed for the service and the library accepts our oldest Node', () => {
-  const rootRange = manifest(ROOT).engines?.node;
-  assert.ok(rootRange?.startsWith('>='), `root package.json engines.node: ${rootRange}`);
+  const rootRange = manifest(ROOT).engines?.node ?? '';
+  assert.ok(rootRange.startsWith('>='), `root package.json engines.node: ${rootRange}`);
   const oldest = rootRange.slice(2);
   const packages = otelPackages();
   assert.ok(packages.size >= 8, `found ${packages.size} @opentelemetry packages`);
