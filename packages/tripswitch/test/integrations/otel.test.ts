@@ -64,8 +64,8 @@ describe('tripswitch/otel', () => {
   });
 
   // The spec says an SDK SHOULD NOT export an asynchronous series that was not observed in the last
-  // callback. @opentelemetry/sdk-metrics 3.1 follows that for delta temporality; with cumulative temporality
-  // it keeps re-exporting the last value (README notes it). We stop observing; delta shows the effect.
+  // callback. @opentelemetry/sdk-metrics (2.12, as 3.1) follows that for delta temporality; with cumulative
+  // temporality it keeps re-exporting the last value (README notes it). We stop observing; delta shows the effect.
   test('series disappear when tracking stops (stop function and registry eviction)', async () => {
     const { provider, read, shutdown } = setup(AggregationTemporality.DELTA);
     const metrics = new BreakerMetrics({ meterProvider: provider });

@@ -12,6 +12,8 @@ import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+// sdk-trace, not sdk-trace-base: in 2.x the latter is a shim over it whose provider and batch processor also take
+// OTEL_TRACES_SAMPLER, OTEL_BSP_* and span-limit variables from the environment, which the service does not support.
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import {
   ATTR_ERROR_TYPE,
