@@ -14,7 +14,9 @@ function untilAborted(ctx: CallContext): Promise<never> {
 
 describe('per-call timeout', () => {
   test("the first call timing out aborts only its own signal; the other call's signal stays live", async () => {
-    const b = new CircuitBreaker({ timeout: 200, failMax: 5 });
+    // The second call starts half a timeout later, so its deadline is never due when the first one's fires
+    // (a timer that fires late on a loaded machine expires every deadline due by then).
+    const b = new CircuitBreaker({ timeout: 1000, failMax: 5 });
     let firstSignal: AbortSignal | undefined;
     let secondSignal: AbortSignal | undefined;
     let firstAborted!: () => void;
@@ -26,7 +28,7 @@ describe('per-call timeout', () => {
       ctx.signal.addEventListener('abort', () => firstAborted(), { once: true });
       return untilAborted(ctx);
     });
-    await flush();
+    await new Promise((r) => setTimeout(r, 500));
     const second = b.execute(async (ctx) => {
       secondSignal = ctx.signal;
       await firstAbortSeen; // finish right after the first call's timeout fired
