@@ -8,18 +8,29 @@
  * timeout period instead of creating and clearing a timer per call (what makes `setTimeout` per call cost
  * ~10× a breaker's success path).
  *
+ * Reading the clock costs a breaker's whole success path again, so it is read once per event-loop turn, not
+ * per deadline: every deadline started during a turn counts from the end of that turn (read when the turn
+ * is done, or earlier if this queue's timer fires first). A deadline is therefore never early, and late by
+ * at most the rest of the turn it started in, which no timer could have fired during anyway.
+ *
  * The timer is `ref`'ed only while deadlines are pending: once the last call has settled it is `unref`'ed
  * (checked once per event-loop turn, not per call: a burst of sequential calls toggles nothing), so it never
  * keeps the process alive after the last call, and it is dropped the next time it fires. Times come from
  * `performance.now()` (monotonic: a step of the system clock moves no deadline).
  */
 
+/** The deadlines started during one event-loop turn: they all count from `start`, the turn's end. */
+class Turn {
+  /** Monotonic ms at which this turn's deadlines start; -1 while the turn is still running. */
+  start = -1;
+}
+
 /** A deadline in a `DeadlineQueue`. Subclass it: the entry is its own list node (no allocation per call). */
 export abstract class Deadline {
   /** @internal list links and due time, owned by the queue */
   _prev: Deadline | undefined = undefined;
   _next: Deadline | undefined = undefined;
-  _due = 0;
+  _turn: Turn | undefined = undefined;
   _queued = false;
 
   /** Called once, from the queue's timer, when this deadline passed while it was still queued. */
@@ -51,10 +62,14 @@ export class DeadlineQueue {
   #timer: { ref(): unknown; unref(): unknown } | undefined;
   readonly #timers: DeadlineTimers;
   #refed = false;
-  #idleCheck = false;
+  /** The turn that deadlines added now belong to (its start not read yet). */
+  #turn: Turn | undefined = undefined;
+  #turnEndScheduled = false;
   readonly #fire = (): void => this.#expireDue();
-  readonly #releaseIfIdle = (): void => {
-    this.#idleCheck = false;
+  /** Runs once the turn is done: dates the turn's deadlines, and lets an idle timer go. */
+  readonly #turnEnd = (): void => {
+    this.#turnEndScheduled = false;
+    this.#closeTurn();
     if (this.#size === 0 && this.#refed) {
       this.#timer!.unref();
       this.#refed = false;
@@ -83,7 +98,12 @@ export class DeadlineQueue {
   /** Start `entry`'s deadline: it expires `ms` from now unless `delete`d first. An entry is in one queue at a time. */
   add(entry: Deadline): void {
     if (entry._queued) this.delete(entry);
-    entry._due = this.#timers.now() + this.ms;
+    let turn = this.#turn;
+    if (turn === undefined) {
+      turn = this.#turn = new Turn();
+      this.#scheduleTurnEnd();
+    }
+    entry._turn = turn;
     entry._queued = true;
     entry._next = undefined;
     entry._prev = this.#tail;
@@ -112,12 +132,24 @@ export class DeadlineQueue {
     else next._prev = prev;
     entry._prev = undefined;
     entry._next = undefined;
+    entry._turn = undefined;
     // The last pending deadline gone: the timer may stay armed (cheaper than clearing it per call) but must
     // not keep the process alive; unref it at the end of this turn unless a new deadline came meanwhile.
-    if (--this.#size === 0 && this.#refed && !this.#idleCheck) {
-      this.#idleCheck = true;
-      this.#timers.defer(this.#releaseIfIdle);
-    }
+    if (--this.#size === 0 && this.#refed) this.#scheduleTurnEnd();
+  }
+
+  #scheduleTurnEnd(): void {
+    if (this.#turnEndScheduled) return;
+    this.#turnEndScheduled = true;
+    this.#timers.defer(this.#turnEnd);
+  }
+
+  /** Dates the running turn's deadlines from now (every one of them was started before now). */
+  #closeTurn(now = -1): void {
+    const turn = this.#turn;
+    if (turn === undefined) return;
+    this.#turn = undefined;
+    turn.start = now >= 0 ? now : this.#timers.now();
   }
 
   #expireDue(): void {
@@ -126,8 +158,10 @@ export class DeadlineQueue {
     // Node fires a timer on the loop's cached clock, which may be a little behind: an entry not yet due is
     // left for a re-armed timer rather than expired early.
     const now = this.#timers.now();
+    this.#closeTurn(now); // deadlines started in this turn count from now (never early)
     let entry = this.#head;
-    while (entry !== undefined && entry._due <= now) {
+    // An entry an expiry just started belongs to a turn still running (start -1): not due.
+    while (entry !== undefined && entry._turn!.start >= 0 && entry._turn!.start + this.ms <= now) {
       this.delete(entry);
       try {
         entry.expire();
@@ -138,8 +172,13 @@ export class DeadlineQueue {
     }
     // An expiry may have queued a new deadline (and armed a timer) already.
     if (entry !== undefined && this.#timer === undefined) {
-      this.#timer = this.#timers.set(this.#fire, Math.max(1, Math.ceil(entry._due - now)));
+      this.#timer = this.#timers.set(this.#fire, delayUntil(entry._turn!.start, this.ms, now));
       this.#refed = true;
     }
   }
+}
+
+/** ms from `now` until a deadline of `ms` from `start` (a turn still running, -1, starts at the earliest now). */
+function delayUntil(start: number, ms: number, now: number): number {
+  return start < 0 ? ms : Math.max(1, Math.ceil(start + ms - now));
 }

@@ -13,6 +13,31 @@ function untilAborted(ctx: CallContext): Promise<never> {
 }
 
 describe('per-call timeout', () => {
+  test('a timeout is never early: calls started before a long synchronous stretch time out a full timeout after it started', async () => {
+    // Deadlines are dated once per event-loop turn (DeadlineQueue): here the turn runs on for 60 ms after
+    // the calls start, and each call must still get its whole 50 ms from its own start.
+    const b = new CircuitBreaker({ timeout: 50, failMax: 100 });
+    const started: number[] = [];
+    const calls = Array.from({ length: 20 }, () => {
+      started.push(performance.now());
+      return b.execute(untilAborted).then(
+        () => Number.NaN,
+        (e: unknown) => {
+          assert.ok(e instanceof TimeoutError, String(e));
+          return performance.now();
+        },
+      );
+    });
+    const spin = performance.now() + 60;
+    while (performance.now() < spin) {
+      // a synchronous stretch of the same turn
+    }
+    const ended = await Promise.all(calls);
+    ended.forEach((at, i) => {
+      assert.ok(at - started[i]! >= 50, `call ${i} timed out ${(at - started[i]!).toFixed(1)} ms after it started`);
+    });
+  });
+
   test("the first call timing out aborts only its own signal; the other call's signal stays live", async () => {
     // The second call starts half a timeout later, so its deadline is never due when the first one's fires
     // (a timer that fires late on a loaded machine expires every deadline due by then).

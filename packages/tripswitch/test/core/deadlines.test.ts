@@ -165,6 +165,49 @@ describe('DeadlineQueue', () => {
     assert.equal(q.size, 0);
   });
 
+  test('the clock is read once per event-loop turn, not per deadline; a turn\'s deadlines count from its end', () => {
+    const timers = new FakeTimers();
+    let reads = 0;
+    const now = timers.now.bind(timers);
+    timers.now = () => {
+      reads++;
+      return now();
+    };
+    const q = new DeadlineQueue(100, timers);
+    const entries = Array.from({ length: 1000 }, () => new Entry());
+    for (const e of entries) q.add(e);
+    // The turn runs on for 30 ms of synchronous work before it ends: every deadline of it counts from its
+    // end, so none can expire before 100 ms after it started (never early), at most 30 ms late.
+    timers.time = 30;
+    assert.ok(reads <= 1, `${reads} clock reads for 1,000 deadlines started in one turn`);
+    timers.advanceTo(129);
+    assert.equal(entries.filter((e) => e.expired > 0).length, 0, 'nothing expires before its turn ended + 100 ms');
+    timers.advanceTo(130);
+    assert.equal(entries.filter((e) => e.expired === 1).length, 1000);
+    assert.ok(reads <= 4, `${reads} clock reads in all`);
+  });
+
+  test('a deadline started by an expiry counts from its own turn, not the expired one', () => {
+    const timers = new FakeTimers();
+    const q = new DeadlineQueue(100, timers);
+    const second = new Entry();
+    class Chained extends Entry {
+      override expire(): void {
+        super.expire();
+        q.add(second); // started while the timer's turn runs
+      }
+    }
+    const first = new Chained();
+    q.add(first);
+    timers.advanceTo(100);
+    assert.equal(first.expired, 1);
+    assert.equal(second.expired, 0, 'not expired at once by the turn that started it');
+    timers.advanceTo(199);
+    assert.equal(second.expired, 0);
+    timers.advanceTo(200);
+    assert.equal(second.expired, 1);
+  });
+
   test('rejects nonsense lengths', () => {
     for (const ms of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
       assert.throws(() => new DeadlineQueue(ms), RangeError);

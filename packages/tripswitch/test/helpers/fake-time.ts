@@ -84,8 +84,13 @@ export class FakeTime {
     return best;
   }
 
-  /** Moves time to `now + ms`, firing every timer due on the way at its own instant (flushing after each). */
+  /**
+   * Moves time to `now + ms`, firing every timer due on the way at its own instant (flushing after each).
+   * The turn running now ends first (simulated code takes no time): deadline queues date the deadlines
+   * started in a turn at its end, so they count from the current instant.
+   */
   async advance(ms: number): Promise<void> {
+    await flush();
     const target = this.now + ms;
     for (;;) {
       const t = this.#next(target);
