@@ -14,6 +14,8 @@ export interface Report {
   readonly scale: string;
   readonly seconds: number;
   readonly suites: readonly SuiteOutcome[];
+  /** Notes about the whole run (e.g. which build of tripswitch was measured). */
+  readonly notes?: readonly string[];
 }
 
 function mark(met: boolean | null): string {
@@ -29,7 +31,7 @@ export function renderMarkdown(report: Report): string {
     for (const r of s.result.rows) rows.push([r.section, r.case, r.result, r.ratio]);
   }
   const bars: BarCheck[] = report.suites.flatMap((s) => [...s.result.bars]);
-  const notes = report.suites.flatMap((s) => [...(s.result.notes ?? [])]);
+  const notes = [...(report.notes ?? []), ...report.suites.flatMap((s) => [...(s.result.notes ?? [])])];
   const out = [
     '## Micro-benchmarks',
     '',

@@ -40,6 +40,7 @@ async function main(): Promise<void> {
   }
   const report: Report = {
     machine,
+    notes: [buildNote()],
     scale: quick ? 'quick' : 'full',
     seconds: (performance.now() - started) / 1000,
     suites: outcomes,
@@ -51,6 +52,18 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, 'micro-latest.md'), markdown);
   writeFileSync(join(dir, 'micro-latest.json'), renderJson(report));
   log(`wrote ${join(dir, 'micro-latest.md')} and micro-latest.json`);
+}
+
+/**
+ * Which tripswitch was measured. Users run the built `dist/` (what npm installs), so `npm run bench` builds and
+ * measures that; run with `--conditions=tripswitch-source` it measures the TypeScript source through tsx,
+ * whose transform wraps every closure created per call in a naming helper (pipelines pay ~300 ns per call).
+ */
+function buildNote(): string {
+  const from = import.meta.resolve('tripswitch');
+  return from.includes('/dist/')
+    ? 'tripswitch measured from its built `dist/` (what npm installs; `npm run bench` builds it first).'
+    : `tripswitch measured from its TypeScript source through tsx (${from}), which adds a naming helper to closures created per call: slower than what users run; use \`npm run bench\`.`;
 }
 
 await main();

@@ -15,7 +15,7 @@ export interface CoalesceOptions<I = undefined> {
 interface Waiter {
   resolve: (value: unknown) => void;
   reject: (reason: unknown) => void;
-  signal: AbortSignal | undefined;
+  signal: AbortSignal;
   onAbort: (() => void) | undefined;
 }
 
@@ -24,8 +24,19 @@ interface Waiter {
  * operation reads it, and is aborted only when the last waiter has left.
  */
 class Flight extends CallSignal {
+  /** Callers with a signal of their own: each has its own promise so it can leave alone. */
   readonly waiters = new Set<Waiter>();
+  /** Callers without a signal (they cannot leave) share one promise: no allocation per such caller. */
+  shared: Promise<unknown> | undefined = undefined;
+  sharedWaiters = 0;
+  resolveShared: ((value: unknown) => void) | undefined = undefined;
+  rejectShared: ((reason: unknown) => void) | undefined = undefined;
   settled = false;
+
+  /** Callers still waiting. */
+  get size(): number {
+    return this.waiters.size + this.sharedWaiters;
+  }
 
   constructor(readonly key: string) {
     super(1);
@@ -67,7 +78,7 @@ export class CoalescePolicy<I = undefined> implements Policy {
 
   /** Callers waiting on the execution for `key` now (0 when none is in flight). */
   waiters(key: string): number {
-    return this.#flights.get(key)?.waiters.size ?? 0;
+    return this.#flights.get(key)?.size ?? 0;
   }
 
   /** Runs `fn`, or joins the execution already in flight for this policy's key. */
@@ -109,33 +120,31 @@ export class CoalescePolicy<I = undefined> implements Policy {
       this.#flights.set(key, flight);
     }
     const f = flight;
-    const joined = new Promise<T>((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve: resolve as (value: unknown) => void,
-        reject,
-        signal: signal === neverAbortedSignal ? undefined : signal,
-        onAbort: undefined,
-      };
-      f.waiters.add(waiter);
-      if (waiter.signal !== undefined) {
-        const s = waiter.signal;
-        waiter.onAbort = () => this.#leave(f, waiter, s.reason);
-        s.addEventListener('abort', waiter.onAbort, { once: true });
-      }
-    });
+    const joined =
+      signal === undefined || signal === neverAbortedSignal ? joinShared(f) : this.#joinOwn(f, signal);
     if (starts) {
       invoke(fn, f).then(
         (value) => this.#settle(f, true, value),
         (err: unknown) => this.#settle(f, false, err),
       );
     }
-    return joined;
+    return joined as Promise<T>;
+  }
+
+  /** A caller with a signal: a promise of its own, left (rejected with the signal's reason) on abort. */
+  #joinOwn(f: Flight, s: AbortSignal): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, signal: s, onAbort: undefined };
+      f.waiters.add(waiter);
+      waiter.onAbort = () => this.#leave(f, waiter, s.reason);
+      s.addEventListener('abort', waiter.onAbort, { once: true });
+    });
   }
 
   #leave(flight: Flight, waiter: Waiter, reason: unknown): void {
     if (!flight.waiters.delete(waiter)) return;
     waiter.reject(reason);
-    if (flight.waiters.size === 0 && !flight.settled) {
+    if (flight.size === 0 && !flight.settled) {
       // Nobody is waiting any more: free the key and stop the shared call.
       if (this.#flights.get(flight.key) === flight) this.#flights.delete(flight.key);
       flight.abortCall(reason);
@@ -146,12 +155,27 @@ export class CoalescePolicy<I = undefined> implements Policy {
     flight.settled = true;
     if (this.#flights.get(flight.key) === flight) this.#flights.delete(flight.key);
     for (const waiter of flight.waiters) {
-      if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
+      if (waiter.onAbort !== undefined) waiter.signal.removeEventListener('abort', waiter.onAbort);
       if (ok) waiter.resolve(outcome);
       else waiter.reject(outcome);
     }
     flight.waiters.clear();
+    flight.sharedWaiters = 0;
+    if (ok) flight.resolveShared?.(outcome);
+    else flight.rejectShared?.(outcome);
   }
+}
+
+/** A caller without a signal: the flight's shared promise (created by the first such caller). */
+function joinShared(f: Flight): Promise<unknown> {
+  f.sharedWaiters++;
+  if (f.shared === undefined) {
+    f.shared = new Promise<unknown>((resolve, reject) => {
+      f.resolveShared = resolve;
+      f.rejectShared = reject;
+    });
+  }
+  return f.shared;
 }
 
 /** `coalesce({ key: (prompt: string) => prompt })` — see `CoalescePolicy`. */

@@ -97,6 +97,34 @@ describe('coalesce', () => {
     assert.equal(runs, 1, 'the fresh call ran its own operation, not the aborted one');
   });
 
+  test('callers with and without a signal in one flight: each gets the outcome once, only signal holders can leave', async () => {
+    const dedupe = coalesce({ key: 'k' });
+    const d = deferred<string>();
+    let shared: AbortSignal | undefined;
+    const op = (ctx: CallContext) => {
+      shared = ctx.signal;
+      return d.promise;
+    };
+    const plain = Array.from({ length: 3 }, () => dedupe.execute(op));
+    const controllers = Array.from({ length: 3 }, () => new AbortController());
+    const own = controllers.map((c) => dedupe.execute(op, c.signal));
+    assert.equal(dedupe.waiters('k'), 6);
+    for (const c of controllers) c.abort(new Error('left'));
+    for (const p of own) await assert.rejects(p, /left/);
+    assert.equal(dedupe.waiters('k'), 3, 'callers without a signal stay');
+    assert.equal(shared?.aborted, false, 'not the last waiter: the shared call keeps running');
+    const late = dedupe.execute(op);
+    d.reject(new Error('upstream down'));
+    const outcomes = await Promise.allSettled([...plain, late]);
+    assert.deepEqual(
+      outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : o.status)),
+      ['upstream down', 'upstream down', 'upstream down', 'upstream down'],
+    );
+    assert.equal(dedupe.inFlight, 0);
+    assert.equal(dedupe.waiters('k'), 0);
+    assert.equal(await dedupe.execute(async () => 'fresh'), 'fresh', 'the next flight starts afresh');
+  });
+
   test('a late settlement of an abandoned flight does not touch the fresh flight for the same key', async () => {
     const dedupe = coalesce({ key: 'k' });
     const stale = deferred<string>();
