@@ -44,7 +44,7 @@ export interface AppOptions {
   fallbackClient?: LlmClient;
   /**
    * Replace the protection around the model (the scenario benchmark compares none/opossum/cockatiel with
-   * tripswitch). Default: `LlmGateway` (retry → tripswitch breaker → bulkhead).
+   * tripswitch). Default: `LlmGateway` (retry → bulkhead → tripswitch breaker).
    */
   modelPort?: (client: LlmClient, settings: LlmBreakerSettings & { maxConcurrent: number }) => ModelPort;
   /** Extra Fastify plugins (dashboard). */
@@ -150,26 +150,27 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ? (await import('./adapters/telemetry/otel.js')).startTelemetry(config.otel, { registry, logger })
     : undefined;
   const tracer = telemetry?.tracer;
-  const client = options.llmClient ?? clientFor(config.llm);
+  const client = options.llmClient ?? clientFor(config.llm, config.llm.maxConcurrent);
   const settings = llmBreakerSettings(config);
   const breaker = registry.get(LLM_BREAKER, {
     ...llmBreakerOptions(settings),
     listeners: [loggingListener(logger)],
   });
   const failures = new FailureTracker(registry, scrubber);
+  const gatewayLimits = { maxConcurrent: config.llm.maxConcurrent, maxWaitMs: config.llm.queueWaitMs };
   const gateway: ModelPort =
     options.modelPort?.(client, { ...settings, maxConcurrent: config.llm.maxConcurrent }) ??
-    new LlmGateway(client, breaker, { maxConcurrent: config.llm.maxConcurrent, tracer });
+    new LlmGateway(client, breaker, { ...gatewayLimits, tracer });
   // The secondary model: its own client, its own breaker in the registry (health, metrics, dashboard).
   const fallback = config.llm.fallback;
   const secondary = fallback
     ? new LlmGateway(
-        options.fallbackClient ?? clientFor(fallback),
+        options.fallbackClient ?? clientFor(fallback, config.llm.maxConcurrent),
         registry.get(LLM_FALLBACK_BREAKER, {
           ...llmBreakerOptions({ ...settings, name: LLM_FALLBACK_BREAKER }),
           listeners: [loggingListener(logger)],
         }),
-        { maxConcurrent: config.llm.maxConcurrent, tracer },
+        { ...gatewayLimits, tracer },
       )
     : undefined;
   // Queued jobs wait only while no model would take a call.
@@ -261,9 +262,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   };
 }
 
-function clientFor(model: LlmModelConfig): LlmClient {
+/**
+ * `connections`: the gateway's bulkhead bound (LLM_MAX_CONCURRENT), so every request it lets through gets a
+ * socket at once: a request waiting in the pool would run on its timeout without reaching the provider.
+ */
+function clientFor(model: LlmModelConfig, connections: number): LlmClient {
   return createLlmClient({
     provider: model.provider,
+    connections,
     ...(model.baseUrl ? { baseUrl: model.baseUrl } : {}),
     ...(model.apiKey ? { apiKey: model.apiKey } : {}),
     model: model.model,

@@ -18,7 +18,10 @@ export interface Config {
     /** Streamed calls: first token within, then no gap between tokens longer than (ms). */
     firstTokenTimeoutMs: number;
     streamIdleTimeoutMs: number;
+    /** Upstream requests at once per model, streams included (the bulkhead; the connection pool matches it). */
     maxConcurrent: number;
+    /** ms a model call may wait for a bulkhead slot before it is answered from the ladder as `overloaded`. */
+    queueWaitMs: number;
     /** The secondary model (LLM_FALLBACK_*), or undefined when none is configured. */
     fallback: LlmModelConfig | undefined;
   };
@@ -284,7 +287,8 @@ export function loadConfig(env: Env = process.env): Config {
       timeoutMs: llmTimeoutMs,
       firstTokenTimeoutMs: int(env, 'LLM_FIRST_TOKEN_TIMEOUT_MS', 15_000, 1, 600_000),
       streamIdleTimeoutMs: int(env, 'LLM_STREAM_IDLE_TIMEOUT_MS', 10_000, 1, 600_000),
-      maxConcurrent: int(env, 'LLM_MAX_CONCURRENT', 32, 1, 10_000),
+      maxConcurrent: int(env, 'LLM_MAX_CONCURRENT', 32, 1, 4096),
+      queueWaitMs: int(env, 'LLM_QUEUE_WAIT_MS', 5_000, 1, 600_000),
       fallback: fallbackModel(env),
     },
     breaker: {

@@ -121,7 +121,7 @@ export class Assistant {
     // skip the models and degrade to the rungs that need no database.
     if (passages === undefined) return this.#degrade(ask, [], 'database_unavailable');
 
-    // 2. The model, through retry → breaker (+ timeout) → bulkhead.
+    // 2. The model, through retry → bulkhead → breaker (+ timeout).
     let reason: FallbackReason;
     try {
       const answer = await d.llm.complete({ question: request.query, passages }, signal);

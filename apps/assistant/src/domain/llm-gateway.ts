@@ -1,4 +1,5 @@
 import {
+  type BulkheadPolicy,
   BulkheadRejectedError,
   bulkhead,
   type CircuitBreaker,
@@ -145,21 +146,30 @@ export interface ModelPort {
 
 /**
  * The model behind its protection, outermost first:
- * retry (one budgeted retry, only for 429/503 that say when to come back) → breaker (trip rule, per-call
- * timeout, HTTP classification) → bulkhead (bounded concurrency, its rejections never count) → client.
- * The retry sits outside the breaker so every attempt is evidence, and an opening ends the retry loop.
+ * retry (one budgeted retry, only for 429/503 that say when to come back) → bulkhead (bounded concurrency
+ * and queue wait, its rejections never count) → breaker (trip rule, per-call timeout, HTTP classification)
+ * → client. The retry sits outside the breaker so every attempt is evidence, and an opening ends the retry
+ * loop. The bulkhead sits outside the breaker so time waiting for a slot never runs on the provider's
+ * timeout (inside, a busy service would count calls that never left it as provider timeouts and open the
+ * circuit). Streams take a slot of the same bulkhead for their whole length: together with non-streamed
+ * calls they never exceed `maxConcurrent` upstream requests, which the client's connection pool matches.
  */
 export class LlmGateway implements ModelPort {
   readonly breaker: CircuitBreaker;
   readonly #policy: Policy;
+  readonly #limit: BulkheadPolicy;
   readonly #client: LlmClient;
   readonly #tracer: ModelCallTracer | undefined;
 
-  /** `tracer`: one trace per model call (OpenTelemetry spans when configured); none by default. */
+  /**
+   * `maxConcurrent`: upstream requests at once, streams included (queue 4× that); `maxWaitMs`: how long a
+   * call may wait for a slot before it is refused as `overloaded` (default: as long as its caller waits);
+   * `tracer`: one trace per model call (OpenTelemetry spans when configured); none by default.
+   */
   constructor(
     client: LlmClient,
     breaker: CircuitBreaker,
-    options: { maxConcurrent: number; tracer?: ModelCallTracer | undefined },
+    options: { maxConcurrent: number; maxWaitMs?: number | undefined; tracer?: ModelCallTracer | undefined },
   ) {
     this.#client = client;
     this.breaker = breaker;
@@ -175,8 +185,12 @@ export class LlmGateway implements ModelPort {
       },
       maxRetryAfter: 2_000,
     });
-    const limit = bulkhead({ maxConcurrent: options.maxConcurrent, maxQueue: options.maxConcurrent * 4 });
-    this.#policy = pipeline(retryPolicy, this.breaker, limit);
+    this.#limit = bulkhead({
+      maxConcurrent: options.maxConcurrent,
+      maxQueue: options.maxConcurrent * 4,
+      ...(options.maxWaitMs === undefined ? {} : { maxWaitDuration: options.maxWaitMs }),
+    });
+    this.#policy = pipeline(retryPolicy, this.#limit, this.breaker);
   }
 
   get breakerName(): string {
@@ -244,9 +258,9 @@ export class LlmGateway implements ModelPort {
    * client stream that ends without `done`, no first token within the breaker's `streamTimeout.firstChunk`
    * or a gap over `streamTimeout.idle` is a failure (the timeouts abort this call's own signal, which
    * closes the upstream socket); the caller's abort or a consumer that stops reading is neither (and also
-   * closes the socket). Its result belongs to the breaker generation it started in. No retry and no
-   * bulkhead: a stream that has sent tokens cannot be replayed, and its duration is the user's reading
-   * pace, not load.
+   * closes the socket). Its result belongs to the breaker generation it started in. It holds a slot of the
+   * gateway's bulkhead from before admission until it ends (the wait is not on its first-token clock). No
+   * retry: a stream that has sent tokens cannot be replayed.
    */
   stream(
     request: Omit<LlmRequest, 'signal'>,
@@ -273,17 +287,23 @@ export class LlmGateway implements ModelPort {
     // The breaker sees the tokens; the stream it runs completes (a success) exactly when the client's
     // stream hands over its `done`, so the outcome is recorded even if the consumer reads no further.
     let answer: LlmAnswer | undefined;
-    const tokens = this.breaker.stream<LlmStreamPart>(async function* ({ signal: callSignal }) {
-      for await (const part of stream({ ...request, signal: callSignal })) {
-        if (part.type === 'done') {
-          answer = part.answer;
-          return;
-        }
-        yield part;
-      }
-      // A client stream always ends with `done`; ending without it is the upstream cutting off.
-      throw new LlmResponseError('model stream ended without an answer', { upstreamStatus: 200 });
-    }, signal);
+    const breaker = this.breaker;
+    // The slot first (its wait is the service's), then the breaker's admission and stream clocks.
+    const tokens = this.#limit.stream<LlmStreamPart>(
+      ({ signal: slotSignal }) =>
+        breaker.stream<LlmStreamPart>(async function* ({ signal: callSignal }) {
+          for await (const part of stream({ ...request, signal: callSignal })) {
+            if (part.type === 'done') {
+              answer = part.answer;
+              return;
+            }
+            yield part;
+          }
+          // A client stream always ends with `done`; ending without it is the upstream cutting off.
+          throw new LlmResponseError('model stream ended without an answer', { upstreamStatus: 200 });
+        }, slotSignal),
+      signal,
+    );
     // Leaving this loop early (the consumer stopped reading) returns `tokens`: neither outcome, and the
     // call's signal is aborted, which closes the upstream socket.
     for await (const part of tokens) yield part;

@@ -5,11 +5,12 @@
 import type { LlmUsage } from './llm.js';
 
 /**
- * What the breaker (and the bulkhead behind it) decided for the call:
+ * What the bulkhead and the breaker behind it decided for the call:
  * - `admitted`: at least one attempt reached the model;
  * - `rejected_open` / `rejected_half_open` / `rejected_isolated`: the circuit refused it (`CircuitOpenError`;
  *   half-open means its probe slot was taken);
- * - `rejected_bulkhead`: the breaker admitted it but the bulkhead was full (never counted against the circuit);
+ * - `rejected_bulkhead`: the bulkhead in front of the breaker was full, or had no slot within its wait bound
+ *   (the breaker never saw it: never counted against the circuit);
  * - `cancelled`: the caller gave up before any attempt was made.
  */
 export type AdmissionDecision =

@@ -70,16 +70,25 @@ export class TimeoutError extends Error {
   }
 }
 
-/** The bulkhead is full: no slot and no room in its queue. Never counts as a breaker failure. */
+/** The bulkhead refused a call: no slot and no room in its queue, or no slot within `maxWaitDuration`. Never counts as a breaker failure. */
 export class BulkheadRejectedError extends Error {
   override readonly name = 'BulkheadRejectedError';
+  /**
+   * `waited`: ms the caller waited in the queue before giving up (`maxWaitDuration`); undefined when it was
+   * refused at once because the queue was full.
+   */
   constructor(
     readonly maxConcurrent: number,
     readonly maxQueue: number,
+    readonly waited?: number,
   ) {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
-    super(`bulkhead full: ${maxConcurrent} running and ${maxQueue} queued`);
+    super(
+      waited === undefined
+        ? `bulkhead full: ${maxConcurrent} running and ${maxQueue} queued`
+        : `bulkhead: no slot free within ${waited} ms (${maxConcurrent} running)`,
+    );
     Error.stackTraceLimit = limit;
   }
 }

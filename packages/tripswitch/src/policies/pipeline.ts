@@ -19,16 +19,17 @@ export type ExtraResultOf<P> =
  *
  * Recommended order for calling an LLM provider:
  *
- *     pipeline(fallback(degraded), retry({...}), breaker, timeout(10_000), bulkhead({...}))
+ *     pipeline(fallback(degraded), retry({...}), bulkhead({...}), breaker, timeout(10_000))
  *
  * - fallback outermost: it sees every failure, including `CircuitOpenError` and the last retry's error.
  * - retry outside the breaker: each attempt is one breaker outcome, so `failMax` counts real upstream
  *   failures and the circuit trips after `failMax` failed calls to the provider, not `failMax` bursts of
  *   retries; once it trips, the next attempt meets `CircuitOpenError`, which ends the retry loop at once
  *   (unless `retryOnCircuitOpen`), so an open circuit is never hammered by retries.
+ * - bulkhead outside the breaker and its timeout: time waiting for a slot is the service's, not the
+ *   provider's, so it must not run on the call's deadline (inside, a busy service records timeouts for calls
+ *   that never left it); bound the wait with `maxWaitDuration`. Its rejections never count as failures.
  * - timeout inside the breaker: a `TimeoutError` counts as a failure; each attempt gets its own deadline.
- * - bulkhead innermost: the timeout also bounds the wait in its queue, and its rejections pass through the
- *   breaker without counting as failures.
  */
 export class PipelinePolicy<R = never> {
   readonly policies: readonly PipelineMember[];

@@ -113,5 +113,64 @@ describe('bulkhead policy', () => {
     assert.throws(() => bulkhead({ maxConcurrent: 1, maxQueue: -1 }), /maxQueue/);
     assert.throws(() => bulkhead({ maxConcurrent: 1, maxQueue: Number.POSITIVE_INFINITY }), RangeError);
     assert.throws(() => bulkhead(undefined as unknown as { maxConcurrent: number }), TypeError);
+    for (const bad of [0, -5, 1.5, Number.NaN, 2 ** 31]) {
+      assert.throws(
+        () => bulkhead({ maxConcurrent: 1, maxQueue: 1, maxWaitDuration: bad }),
+        /bulkhead maxWaitDuration must be an integer in \[1, 2147483647\]/,
+      );
+    }
+    assert.throws(
+      () => bulkhead({ maxConcurrent: 1, maxWaitDuration: '10' as unknown as number }),
+      /maxWaitDuration must be .*got string/,
+    );
+  });
+
+  test('maxWaitDuration: a caller still queued after it is rejected (counted nowhere), the queue moves on', async () => {
+    const policy = bulkhead({ maxConcurrent: 1, maxQueue: 2, maxWaitDuration: 40 });
+    const holder = deferred<string>();
+    const running = policy.execute(() => holder.promise);
+    const waiting = policy.execute(async () => 'never runs');
+    const t0 = performance.now();
+    await assert.rejects(waiting, (e: unknown) => {
+      assert.ok(e instanceof BulkheadRejectedError);
+      assert.equal(e.waited, 40);
+      assert.match(e.message, /no slot free within 40 ms/);
+      return true;
+    });
+    assert.ok(performance.now() - t0 >= 39, 'not before its wait bound');
+    assert.equal(policy.queued, 0);
+    assert.equal(policy.running, 1);
+    // The slot freed later goes to nobody who gave up: the next caller gets it.
+    holder.resolve('done');
+    assert.equal(await running, 'done');
+    assert.equal(policy.running, 0);
+    assert.equal(await policy.execute(async () => 'next'), 'next');
+  });
+
+  test('maxWaitDuration: a caller handed a slot in time is never rejected later, and streams wait the same way', async () => {
+    const policy = bulkhead({ maxConcurrent: 1, maxQueue: 1, maxWaitDuration: 30 });
+    const holder = deferred<void>();
+    const first = policy.execute(() => holder.promise);
+    const second = policy.execute(async () => {
+      await new Promise((r) => setTimeout(r, 80)); // runs well past the wait bound once admitted
+      return 'second';
+    });
+    holder.resolve();
+    await first;
+    assert.equal(await second, 'second');
+    // A stream queued behind a busy slot gives up at the bound too.
+    const busy = deferred<void>();
+    const hold = policy.execute(() => busy.promise);
+    const stream = policy.stream(async function* () {
+      yield 1;
+    });
+    await assert.rejects(
+      stream.next(),
+      (e: unknown) => e instanceof BulkheadRejectedError && e.waited === 30,
+    );
+    busy.resolve();
+    await hold;
+    assert.equal(policy.running, 0);
+    assert.equal(policy.queued, 0);
   });
 });
