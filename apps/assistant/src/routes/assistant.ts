@@ -68,12 +68,59 @@ const ErrorBody = Type.Object(
   { additionalProperties: true },
 );
 
-/** `event: token` / `done` / `error` frames; JSON keeps every payload on one `data:` line. */
-async function* serverSentEvents(events: AsyncIterable<StreamEvent>): AsyncGenerator<string> {
-  for await (const e of events) {
-    if (e.type === 'token') yield `event: token\ndata: ${JSON.stringify({ text: e.text })}\n\n`;
-    else if (e.type === 'done') yield `event: done\ndata: ${JSON.stringify(e.body)}\n\n`;
-    else yield `event: error\ndata: ${JSON.stringify({ reason: e.reason, partial: e.partial })}\n\n`;
+/** Why a stream was cut short by the server's own shutdown (the model call is aborted: neither outcome). */
+export class ShuttingDownError extends Error {
+  readonly statusCode = 503;
+  constructor() {
+    super('the server is shutting down');
+    this.name = 'ShuttingDownError';
+  }
+}
+
+/** The last frame of a stream the server ends because it is stopping: the client may ask again elsewhere. */
+export const SHUTDOWN_FRAME = `event: error\ndata: ${JSON.stringify({
+  reason: 'shutting_down',
+  partial: true,
+  message: 'the server is shutting down; ask again',
+})}\n\n`;
+
+/**
+ * `event: token` / `done` / `error` frames; JSON keeps every payload on one `data:` line. When `stop` is
+ * aborted (server shutdown) the stream ends at once with SHUTDOWN_FRAME, even while the model is silent.
+ */
+async function* serverSentEvents(
+  events: AsyncGenerator<StreamEvent>,
+  stop: AbortSignal,
+): AsyncGenerator<string> {
+  let stopped!: () => void;
+  const stopping = new Promise<undefined>((resolve) => {
+    stopped = () => resolve(undefined);
+  });
+  if (stop.aborted) stopped();
+  else stop.addEventListener('abort', stopped, { once: true });
+  let ended = false;
+  try {
+    for (;;) {
+      const step = await Promise.race([events.next(), stopping]);
+      if (step === undefined || stop.aborted) {
+        // A client that left is told nothing (there is nobody to tell); a shutdown is announced.
+        if (stop.reason instanceof ShuttingDownError) yield SHUTDOWN_FRAME;
+        return;
+      }
+      if (step.done) {
+        ended = true;
+        return;
+      }
+      const e = step.value;
+      if (e.type === 'token') yield `event: token\ndata: ${JSON.stringify({ text: e.text })}\n\n`;
+      else if (e.type === 'done') yield `event: done\ndata: ${JSON.stringify(e.body)}\n\n`;
+      else yield `event: error\ndata: ${JSON.stringify({ reason: e.reason, partial: e.partial })}\n\n`;
+    }
+  } finally {
+    stop.removeEventListener('abort', stopped);
+    // The events generator may still be waiting on the model (its call is being aborted): end it once that
+    // wait settles, without holding this stream open for it.
+    if (!ended) void events.return(undefined).catch(() => {});
   }
 }
 
@@ -87,6 +134,16 @@ export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { assistant
   // onRequest: an unauthenticated body is never parsed or validated (the root hooks already identified the
   // caller and charged the request to the rate limit).
   app.addHook('onRequest', requireUser);
+
+  // Requests waiting on the model, by their abort controllers. On close, open streams end at once (a final
+  // "shutting down" frame, their model call aborted: neither success nor failure for the breaker); server.close()
+  // would otherwise wait for the model's last token or its idle timeout. Non-streamed requests finish.
+  const streams = new Set<AbortController>();
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+    for (const controller of streams) controller.abort(new ShuttingDownError());
+  });
 
   app.post<{
     Body: { query: string; include_metadata?: boolean; fallback?: FallbackOption[]; stream?: boolean };
@@ -111,6 +168,11 @@ export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { assistant
       };
       reply.raw.once('close', onClose);
       let streaming = false;
+      const tracked = body.stream === true;
+      if (tracked) {
+        if (closing) controller.abort(new ShuttingDownError());
+        streams.add(controller);
+      }
       try {
         const ask = {
           query: body.query,
@@ -119,7 +181,16 @@ export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { assistant
         };
         let outcome: AssistantOutcome;
         if (body.stream === true) {
-          const streamed = await assistant.answerStream(request.user!.id, ask, controller.signal);
+          const streamed = await assistant
+            .answerStream(request.user!.id, ask, controller.signal)
+            .catch((err: unknown) => {
+              // Overtaken by the shutdown before the first token: a 503 like any request during a stop.
+              if (controller.signal.reason instanceof ShuttingDownError) {
+                reply.header('Retry-After', '5');
+                throw controller.signal.reason;
+              }
+              throw err;
+            });
           if (streamed.kind === 'stream') {
             // The client going away mid-stream aborts `controller`, which ends the model call at once
             // (neither success nor failure), even while the model is silent: Fastify's destroying the
@@ -128,7 +199,8 @@ export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { assistant
             reply.header('content-type', 'text/event-stream; charset=utf-8');
             reply.header('cache-control', 'no-store');
             reply.header('x-accel-buffering', 'no');
-            return reply.code(200).send(Readable.from(serverSentEvents(streamed.events)));
+            reply.raw.once('close', () => streams.delete(controller));
+            return reply.code(200).send(Readable.from(serverSentEvents(streamed.events, controller.signal)));
           }
           outcome = streamed.outcome;
         } else {
@@ -138,7 +210,10 @@ export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { assistant
         return reply.code(outcome.status).send(outcome.body);
       } finally {
         // A streamed reply keeps listening until the response closes (`once` removes the listener then).
-        if (!streaming) reply.raw.off('close', onClose);
+        if (!streaming) {
+          reply.raw.off('close', onClose);
+          if (tracked) streams.delete(controller);
+        }
       }
     },
   );
