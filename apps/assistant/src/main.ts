@@ -118,7 +118,8 @@ async function main(): Promise<void> {
       app.server.listen({ port: config.port, host: config.host }),
     );
   } catch (err) {
-    await app.close().catch(() => {});
+    // Nothing was served: no telemetry worth waiting for a collector over.
+    await app.close({ flushTelemetry: false }).catch(() => {});
     await sim?.close().catch(() => {});
     throw err;
   }

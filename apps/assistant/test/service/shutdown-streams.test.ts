@@ -89,7 +89,7 @@ test('close() while a streamed request still waits for its first token: a 503 at
   const res = await pending;
   assert.equal(res.status, 503);
   assert.ok(Number(res.headers.get('retry-after')) > 0);
-  const body = await res.json();
+  const body = (await res.json()) as { error: string; message: string };
   assert.equal(body.error, 'Service Unavailable');
   assert.match(body.message, /shutting down/);
   await eventually(
