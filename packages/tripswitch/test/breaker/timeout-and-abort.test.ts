@@ -34,7 +34,10 @@ describe('per-call timeout', () => {
     }
     const ended = await Promise.all(calls);
     ended.forEach((at, i) => {
-      assert.ok(at - started[i]! >= 50, `call ${i} timed out ${(at - started[i]!).toFixed(1)} ms after it started`);
+      assert.ok(
+        at - started[i]! >= 50,
+        `call ${i} timed out ${(at - started[i]!).toFixed(1)} ms after it started`,
+      );
     });
   });
 

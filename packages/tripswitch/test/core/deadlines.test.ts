@@ -165,7 +165,7 @@ describe('DeadlineQueue', () => {
     assert.equal(q.size, 0);
   });
 
-  test('the clock is read once per event-loop turn, not per deadline; a turn\'s deadlines count from its end', () => {
+  test("the clock is read once per event-loop turn, not per deadline; a turn's deadlines count from its end", () => {
     const timers = new FakeTimers();
     let reads = 0;
     const now = timers.now.bind(timers);
@@ -181,7 +181,11 @@ describe('DeadlineQueue', () => {
     timers.time = 30;
     assert.ok(reads <= 1, `${reads} clock reads for 1,000 deadlines started in one turn`);
     timers.advanceTo(129);
-    assert.equal(entries.filter((e) => e.expired > 0).length, 0, 'nothing expires before its turn ended + 100 ms');
+    assert.equal(
+      entries.filter((e) => e.expired > 0).length,
+      0,
+      'nothing expires before its turn ended + 100 ms',
+    );
     timers.advanceTo(130);
     assert.equal(entries.filter((e) => e.expired === 1).length, 1000);
     assert.ok(reads <= 4, `${reads} clock reads in all`);
