@@ -12,6 +12,7 @@ import {
   type StreamEvent,
 } from '../domain/types.js';
 import { requireUser } from './auth.js';
+import { httpError } from './http-error.js';
 
 /** Longest question accepted, in code points (JSON Schema `maxLength`); search reads all of it. */
 export { MAX_QUERY_CHARS };
@@ -231,13 +232,9 @@ export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { assistant
       const job = await queue.get(request.user!.id, request.params.id).catch(() => undefined);
       if (job === undefined) {
         reply.header('Retry-After', '5');
-        return reply.code(503).send({
-          statusCode: 503,
-          error: 'Service Unavailable',
-          message: 'the job store is unreachable; retry shortly',
-        });
+        return reply.code(503).send(httpError(503, 'the job store is unreachable; retry shortly'));
       }
-      if (!job) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: 'no such job' });
+      if (!job) return reply.code(404).send(httpError(404, 'no such job'));
       return job;
     },
   );
