@@ -194,7 +194,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     reply.type(deps.metrics.register.contentType);
     return deps.metrics.register.metrics();
   });
-  await app.register(assistantRoutes, { assistant: deps.assistant, queue: deps.queue });
+  await app.register(assistantRoutes, {
+    assistant: deps.assistant,
+    queue: deps.queue,
+    shutdownGraceMs: limits.shutdownGraceMs,
+  });
   await app.register(documentRoutes, { documents: deps.storage.documents });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app;

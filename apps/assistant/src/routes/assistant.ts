@@ -128,23 +128,38 @@ async function* serverSentEvents(
 interface Deps {
   assistant: Assistant;
   queue: JobQueue;
+  /** ms a stop lets non-streamed requests waiting on the model finish before aborting them (503). */
+  shutdownGraceMs: number;
 }
 
 /** POST /api/assistant/query and GET /api/assistant/jobs/:id. */
-export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { assistant, queue }) => {
+export const assistantRoutes: FastifyPluginAsync<Deps> = async (
+  app,
+  { assistant, queue, shutdownGraceMs },
+) => {
   // onRequest: an unauthenticated body is never parsed or validated (the root hooks already identified the
   // caller and charged the request to the rate limit).
   app.addHook('onRequest', requireUser);
 
   // Requests waiting on the model, by their abort controllers. On close, open streams end at once (a final
   // "shutting down" frame, their model call aborted: neither success nor failure for the breaker); server.close()
-  // would otherwise wait for the model's last token or its idle timeout. Non-streamed requests finish.
+  // would otherwise wait for the model's last token or its idle timeout. Non-streamed requests get
+  // `shutdownGraceMs` to finish, then the same abort and a 503.
   const streams = new Set<AbortController>();
+  const answers = new Set<AbortController>();
   let closing = false;
+  let graceOver = false;
+  let grace: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
     closing = true;
     for (const controller of streams) controller.abort(new ShuttingDownError());
+    grace = setTimeout(() => {
+      graceOver = true;
+      for (const controller of answers) controller.abort(new ShuttingDownError());
+    }, shutdownGraceMs);
+    grace.unref();
   });
+  app.addHook('onClose', async () => clearTimeout(grace));
 
   app.post<{
     Body: { query: string; include_metadata?: boolean; fallback?: FallbackOption[]; stream?: boolean };
@@ -169,11 +184,19 @@ export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { assistant
       };
       reply.raw.once('close', onClose);
       let streaming = false;
-      const tracked = body.stream === true;
-      if (tracked) {
-        if (closing) controller.abort(new ShuttingDownError());
-        streams.add(controller);
-      }
+      // Overtaken by the shutdown (a stream before its first token, an answer past the grace): a 503 like
+      // any request during a stop.
+      const shutdownAs503 = (err: unknown): never => {
+        if (controller.signal.reason instanceof ShuttingDownError) {
+          reply.header('Retry-After', '5');
+          throw controller.signal.reason;
+        }
+        throw err;
+      };
+      const tracked = body.stream === true ? streams : answers;
+      tracked.add(controller);
+      // A request that got past the router just as the stop began.
+      if (closing && (tracked === streams || graceOver)) controller.abort(new ShuttingDownError());
       try {
         const ask = {
           query: body.query,
@@ -184,14 +207,7 @@ export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { assistant
         if (body.stream === true) {
           const streamed = await assistant
             .answerStream(request.user!.id, ask, controller.signal)
-            .catch((err: unknown) => {
-              // Overtaken by the shutdown before the first token: a 503 like any request during a stop.
-              if (controller.signal.reason instanceof ShuttingDownError) {
-                reply.header('Retry-After', '5');
-                throw controller.signal.reason;
-              }
-              throw err;
-            });
+            .catch(shutdownAs503);
           if (streamed.kind === 'stream') {
             // The client going away mid-stream aborts `controller`, which ends the model call at once
             // (neither success nor failure), even while the model is silent: Fastify's destroying the
@@ -205,7 +221,7 @@ export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { assistant
           }
           outcome = streamed.outcome;
         } else {
-          outcome = await assistant.answer(request.user!.id, ask, controller.signal);
+          outcome = await assistant.answer(request.user!.id, ask, controller.signal).catch(shutdownAs503);
         }
         if (outcome.status === 503) reply.header('Retry-After', String(outcome.retryAfterSeconds));
         return reply.code(outcome.status).send(outcome.body);
@@ -213,7 +229,7 @@ export const assistantRoutes: FastifyPluginAsync<Deps> = async (app, { assistant
         // A streamed reply keeps listening until the response closes (`once` removes the listener then).
         if (!streaming) {
           reply.raw.off('close', onClose);
-          if (tracked) streams.delete(controller);
+          tracked.delete(controller);
         }
       }
     },

@@ -124,3 +124,25 @@ test('close() with a dashboard event stream and a /metrics reader open: both end
   await sleep(10);
   await assert.rejects(fetch(`${svc.baseUrl}/health/live`));
 });
+
+test('close() with a non-streamed request on a hung model: it gets HTTP_SHUTDOWN_GRACE_MS, then a 503, the call aborted', async (t) => {
+  const svc = await startService({ env: { LLM_TIMEOUT_MS: FAR, HTTP_SHUTDOWN_GRACE_MS: '300' } });
+  t.after(() => svc.close());
+  await svc.setMode({ mode: 'hang' });
+  const pending = svc.request('POST', '/api/assistant/query', {
+    token: DEMO_TOKEN,
+    body: { query: 'What does patience look like?' },
+    headers: { connection: 'close' },
+  });
+  await eventually(() => (svc.sim.stats().in_flight > 0 ? true : undefined), 'the model call to start');
+
+  await within('app.close()', PROMPT_MS, svc.app.close());
+  const reply = await pending;
+  assert.equal(reply.status, 503, reply.text);
+  assert.equal(reply.json.error, 'Service Unavailable');
+  assert.match(reply.json.message, /shutting down/);
+  assert.ok(Number(reply.headers.get('retry-after')) > 0);
+  await eventually(() => (svc.sim.stats().in_flight === 0 ? true : undefined), 'the upstream socket to close');
+  const totals = svc.app.breaker.stats().totals;
+  assert.deepEqual([totals.successes, totals.failures], [0, 0], 'an abandoned call is neither outcome');
+});
