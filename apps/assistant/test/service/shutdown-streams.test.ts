@@ -142,7 +142,10 @@ test('close() with a non-streamed request on a hung model: it gets HTTP_SHUTDOWN
   assert.equal(reply.json.error, 'Service Unavailable');
   assert.match(reply.json.message, /shutting down/);
   assert.ok(Number(reply.headers.get('retry-after')) > 0);
-  await eventually(() => (svc.sim.stats().in_flight === 0 ? true : undefined), 'the upstream socket to close');
+  await eventually(
+    () => (svc.sim.stats().in_flight === 0 ? true : undefined),
+    'the upstream socket to close',
+  );
   const totals = svc.app.breaker.stats().totals;
   assert.deepEqual([totals.successes, totals.failures], [0, 0], 'an abandoned call is neither outcome');
 });
