@@ -77,8 +77,12 @@ export interface App {
   metrics: ServiceMetrics;
   /** True when ASSISTANT_TOKENS is unset and the demo token is active. */
   demo: boolean;
-  /** Graceful stop: stop accepting, let in-flight requests finish, stop the worker, close the database. */
-  close(): Promise<void>;
+  /**
+   * Graceful stop: stop accepting, end open answer streams, let other in-flight requests finish, stop the
+   * worker, close the database, send the last telemetry (`flushTelemetry: false` — a start that failed —
+   * drops it instead of waiting for the collector).
+   */
+  close(options?: { flushTelemetry?: boolean }): Promise<void>;
 }
 
 /**
@@ -245,7 +249,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     queue,
     metrics,
     demo: tokens.demo,
-    async close() {
+    async close({ flushTelemetry = true } = {}) {
       if (closed) return;
       closed = true;
       await server.close();
@@ -257,7 +261,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await redis?.close();
       await storage.close();
       // Last: the spans of calls that just finished are flushed (bounded wait if the collector is away).
-      await telemetry?.shutdown();
+      await telemetry?.shutdown({ flush: flushTelemetry });
     },
   };
 }

@@ -94,6 +94,11 @@ export interface HttpLimits {
   idleTimeoutMs: number;
   /** Concurrent client connections; more are refused (HTTP_MAX_CONNECTIONS, default 1024). */
   maxConnections: number;
+  /**
+   * ms a stop lets non-streamed requests that wait on the model finish (HTTP_SHUTDOWN_GRACE_MS, default
+   * 10000); then their model calls are aborted and they get a 503. Open answer streams end at once.
+   */
+  shutdownGraceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -323,6 +328,7 @@ export function loadConfig(env: Env = process.env): Config {
         3_600_000,
       ),
       maxConnections: int(env, 'HTTP_MAX_CONNECTIONS', 1024, 1, 1_000_000),
+      shutdownGraceMs: int(env, 'HTTP_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     },
     dashboard: {
       maxStreams: int(env, 'DASHBOARD_MAX_STREAMS', 20, 1, 1000),

@@ -118,7 +118,8 @@ async function main(): Promise<void> {
       app.server.listen({ port: config.port, host: config.host }),
     );
   } catch (err) {
-    await app.close().catch(() => {});
+    // Nothing was served: no telemetry worth waiting for a collector over.
+    await app.close({ flushTelemetry: false }).catch(() => {});
     await sim?.close().catch(() => {});
     throw err;
   }
@@ -152,7 +153,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.server.log.info({ signal }, 'shutting down: finishing in-flight requests');
-    const force = setTimeout(() => process.exit(1), 15_000);
+    // Past the grace non-streamed requests get (then aborted), with room for the rest of the stop.
+    const force = setTimeout(() => process.exit(1), config.http.shutdownGraceMs + 5_000);
     force.unref();
     await app.close();
     await sim?.close();

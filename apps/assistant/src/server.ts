@@ -1,4 +1,3 @@
-import { STATUS_CODES } from 'node:http';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -24,6 +23,7 @@ import { assistantRoutes } from './routes/assistant.js';
 import { identifyUser } from './routes/auth.js';
 import { documentRoutes } from './routes/documents.js';
 import { healthRoutes } from './routes/health.js';
+import { httpError } from './routes/http-error.js';
 
 export interface ServerDeps {
   /** Users, documents and jobs (SQLite or PostgreSQL); readiness asks it. */
@@ -44,6 +44,8 @@ export interface ServerDeps {
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
+/** The router's limit on one path parameter (UTF-16 units); schemas bound them more tightly, in code points. */
+const MAX_PARAM_LENGTH = 1024;
 
 /** Paths polled by monitors: never rate limited. */
 function isPoll(url: string): boolean {
@@ -90,7 +92,21 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     // Path parameters are bounded by their schemas (in code points); the router's own limit counts UTF-16
     // units and would refuse, with a 414, ids the schema accepts (100 emoji are 200 units).
-    routerOptions: { maxParamLength: 1024 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // The router's own refusals (a path parameter over MAX_PARAM_LENGTH: 414; a malformed percent-escape: 400)
+    // otherwise carry a hand-written label ("Bad Request" on the 414) and the whole path.
+    frameworkErrors: (error, request, reply: FastifyReply) => {
+      const status = error.statusCode ?? 400;
+      const message =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? `a path parameter is longer than ${MAX_PARAM_LENGTH} characters`
+          : error.code === 'FST_ERR_BAD_URL'
+            ? 'the URL path is not valid percent-encoded UTF-8'
+            : 'the request could not be routed';
+      // These replies skip the route hooks (onSend included): the hardening headers are set here.
+      hardenResponse(request, reply);
+      return reply.code(status).send(httpError(status, message));
+    },
     // No type coercion: `{"query": 42}` is a 400, not the question "42" (query strings are parsed by routes).
     ajv: { customOptions: { allErrors: false, removeAdditional: false, coerceTypes: false } },
   });
@@ -148,21 +164,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       request.log.warn({ err: (error.cause as Error)?.message }, 'database unavailable');
       reply.header('Retry-After', '5');
     }
-    return reply.code(status).send({
-      statusCode: status,
-      error: STATUS_CODES[status] ?? 'Error',
-      message: known ? error.message : 'internal error',
-    });
+    return reply.code(status).send(httpError(status, known ? error.message : 'internal error'));
   });
 
   // Unknown routes: the path only — Fastify's default message echoes the query string, and with it any
   // token a client put there.
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({
-      statusCode: 404,
-      error: 'Not Found',
-      message: `Route ${request.method}:${request.url.split('?')[0]} not found`,
-    }),
+    reply.code(404).send(httpError(404, `Route ${request.method}:${request.url.split('?')[0]} not found`)),
   );
 
   // Graceful shutdown: once closing, every response asks its client to close the connection, so
@@ -186,7 +194,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     reply.type(deps.metrics.register.contentType);
     return deps.metrics.register.metrics();
   });
-  await app.register(assistantRoutes, { assistant: deps.assistant, queue: deps.queue });
+  await app.register(assistantRoutes, {
+    assistant: deps.assistant,
+    queue: deps.queue,
+    shutdownGraceMs: limits.shutdownGraceMs,
+  });
   await app.register(documentRoutes, { documents: deps.storage.documents });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app;

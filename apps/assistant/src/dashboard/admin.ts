@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { BreakerRegistry, CircuitBreaker } from 'tripswitch';
 import type { LastFailure } from '../observability/failures.js';
+import { httpError } from '../routes/http-error.js';
 
 /** What an operator may do to a breaker from the dashboard. */
 export type AdminAction = 'isolate' | 'close' | 'reset';
@@ -40,9 +41,8 @@ function apply(breaker: CircuitBreaker, action: AdminAction): void {
 }
 
 function refuse(reply: FastifyReply, status: 401 | 403 | 404, message: string): FastifyReply {
-  const error = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Not Found';
   if (status === 401) reply.header('www-authenticate', 'Bearer realm="tripswitch-dashboard"');
-  return reply.code(status).send({ statusCode: status, error, message });
+  return reply.code(status).send(httpError(status, message));
 }
 
 export interface AdminRoutesOptions {

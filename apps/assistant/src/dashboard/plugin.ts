@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type BreakerRegistry, type BreakerSnapshot, type Clock, systemClock } from 'tripswitch';
 import { FailureTracker, type LastFailure } from '../observability/failures.js';
 import { Scrubber } from '../observability/scrub.js';
+import { httpError } from '../routes/http-error.js';
 import { registerAdminRoutes } from './admin.js';
 import { CONTENT_SECURITY_POLICY, loadAssets } from './assets.js';
 import { BreakerRecorder } from './recorder.js';
@@ -207,17 +208,12 @@ export function dashboardPlugin(options: DashboardOptions): DashboardPlugin {
         return reply
           .code(429)
           .header('retry-after', '5')
-          .send({
-            statusCode: 429,
-            error: 'Too Many Requests',
-            message: `too many dashboard streams from this address (at most ${maxClientsPerAddress})`,
-          });
+          .send(
+            httpError(429, `too many dashboard streams from this address (at most ${maxClientsPerAddress})`),
+          );
       }
       if (refusal === 'full') {
-        return reply
-          .code(503)
-          .header('retry-after', '5')
-          .send({ statusCode: 503, error: 'Service Unavailable', message: 'too many dashboard streams' });
+        return reply.code(503).header('retry-after', '5').send(httpError(503, 'too many dashboard streams'));
       }
       reply.hijack();
       events.accept(reply.raw, request.ip);

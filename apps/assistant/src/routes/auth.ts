@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { parseBearer } from '../domain/auth.js';
 import type { Authenticator } from '../domain/authenticator.js';
+import { httpError } from './http-error.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -36,7 +37,5 @@ export async function requireUser(request: FastifyRequest, reply: FastifyReply):
   if (request.user) return;
   if (request.authError !== undefined) throw request.authError;
   reply.header('WWW-Authenticate', 'Bearer realm="assistant"');
-  await reply
-    .code(401)
-    .send({ statusCode: 401, error: 'Unauthorized', message: 'a valid bearer token is required' });
+  await reply.code(401).send(httpError(401, 'a valid bearer token is required'));
 }

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { DOCUMENT_LIMITS } from '../domain/document-rules.js';
 import type { DocumentStore } from '../domain/storage.js';
 import { requireUser } from './auth.js';
+import { httpError } from './http-error.js';
 
 /** Bounds what one user can store (200 KB each: at most ~200 MB per user). */
 export const MAX_DOCUMENTS_PER_USER = 1000;
@@ -34,11 +35,9 @@ export const documentRoutes: FastifyPluginAsync<{ documents: DocumentStore }> = 
     },
     async (request, reply) => {
       if ((await documents.countDocuments(request.user!.id)) >= MAX_DOCUMENTS_PER_USER) {
-        return reply.code(429).send({
-          statusCode: 429,
-          error: 'Too Many Requests',
-          message: `document quota reached (${MAX_DOCUMENTS_PER_USER} per user)`,
-        });
+        return reply
+          .code(429)
+          .send(httpError(429, `document quota reached (${MAX_DOCUMENTS_PER_USER} per user)`));
       }
       const doc = await documents.createDocument(request.user!.id, request.body);
       return reply.code(201).send(doc);

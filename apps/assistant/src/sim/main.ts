@@ -1,4 +1,4 @@
-// Runs the simulated LLM on its own: `npm run sim -w apps/assistant` (SIM_PORT, default 8001).
+// Runs the simulated LLM on its own: `npm run sim` (repository root) or `npm run sim -w apps/assistant` (SIM_PORT, default 8001).
 import { startSim } from './server.js';
 
 const raw = process.env.SIM_PORT ?? '8001';

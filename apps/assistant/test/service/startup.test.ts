@@ -150,3 +150,57 @@ test('README and .env.example document every environment variable the service re
     assert.match(example, new RegExp(`^#?${name}=`, 'm'), `.env.example misses ${name}`);
   }
 });
+
+/** README's quoted output as a pattern: `…` stands for anything, the rest is literal. */
+function quoted(fragment: string): RegExp {
+  const literal = fragment.split('…').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(literal.join('.*?'));
+}
+
+test('the start-up lines README quotes are the real ones (PostgreSQL banner, unreachable database)', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { createTestDatabase, skipWithoutPostgres } = await import('../helpers/postgres.js');
+  const skip = await skipWithoutPostgres();
+  assert.equal(skip, false, String(skip));
+  const readme = readFileSync(join(APP_DIR, '..', '..', 'README.md'), 'utf8')
+    .replace(/```[\s\S]*?```/g, '')
+    .replace(/\s*\n\s*/g, ' ');
+  const spans = [...readme.matchAll(/`([^`]+)`/g)].map((m) => m[1] as string);
+  // Case-insensitive here, so a README that capitalises differently from the banner is caught below.
+  const bannerQuotes = spans.filter((s) => /^database: (PostgreSQL|SQLite)/i.test(s));
+  const failureQuotes = spans.filter((s) => /^(AssistantService cannot start|start-up failed)/i.test(s));
+  assert.ok(bannerQuotes.length > 0, 'README quotes the database banner line');
+  assert.ok(failureQuotes.length >= 2, 'README quotes the migration and unreachable-database lines');
+
+  const db = await createTestDatabase();
+  t.after(() => db.drop());
+  // Trust authentication ignores the password; the banner must hide it all the same.
+  const url = new URL(db.url);
+  url.password = 'banner-pw-8c1d';
+  const up = await run({ DATABASE_URL: url.toString() });
+  assert.equal(up.code, null, up.output);
+  assert.equal(up.output.includes('banner-pw-8c1d'), false, up.output);
+  for (const q of bannerQuotes)
+    assert.match(up.output, quoted(q), `README quotes "${q}"; the banner:\n${up.output}`);
+
+  const down = await run({
+    DATABASE_URL: `postgres://postgres:banner-pw-8c1d@127.0.0.1:${await closedPort()}/x`,
+  });
+  assert.equal(down.code, 3, down.output);
+  assert.equal(down.output.includes('banner-pw-8c1d'), false, down.output);
+  const unreachable = failureQuotes.filter((q) => /cannot connect/.test(q));
+  assert.ok(unreachable.length > 0, 'README quotes the unreachable-database line');
+  for (const q of unreachable) assert.match(down.output, quoted(q), `README quotes "${q}":\n${down.output}`);
+  // Every failure line README quotes has the real prefix (a failed migration is not provoked here).
+  for (const q of failureQuotes) assert.match(q, /^AssistantService cannot start: /);
+});
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}

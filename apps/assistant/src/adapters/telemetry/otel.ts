@@ -7,6 +7,7 @@
 // a bounded time.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { type Attributes, type Span, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -63,6 +64,8 @@ export const TRIPSWITCH_ATTRIBUTES = {
 
 /** Longest a graceful stop waits for the last exports (the collector may be down or hanging). */
 const SHUTDOWN_WAIT_MS = 5_000;
+/** Longest the shutdown's check that the collector still takes connections may take (a TCP connect). */
+const PROBE_WAIT_MS = 1_000;
 /** At most one "export failed" line per signal in this interval while the collector stays unreachable. */
 const FAILURE_LOG_INTERVAL_MS = 60_000;
 
@@ -70,7 +73,15 @@ export interface Telemetry {
   /** One span per model call (plug into LlmGateway). */
   readonly tracer: ModelCallTracer;
   /** Flushes what is buffered and stops the exporters; resolves within SHUTDOWN_WAIT_MS whatever the collector does. */
-  shutdown(): Promise<void>;
+  shutdown(options?: ShutdownOptions): Promise<void>;
+}
+
+export interface ShutdownOptions {
+  /**
+   * Default true: send what is left (bounded wait). False (a start that failed: nothing was served): drop it
+   * and stop at once. Either way a collector that refuses connections is not waited for.
+   */
+  flush?: boolean;
 }
 
 export interface TelemetryDeps {
@@ -92,8 +103,10 @@ export function startTelemetry(config: OtelConfig, deps: TelemetryDeps): Telemet
   const log = deps.logger.child({ component: 'opentelemetry' });
   const exporterOptions = { headers: { ...config.headers }, timeoutMillis: config.exportTimeoutMs };
 
+  // Set when the last exports are not worth sending: every export then fails at once, without a request.
+  const dropping = { on: false };
   const spanExporter = new OTLPTraceExporter({ ...exporterOptions, url: config.tracesUrl });
-  watchExports(spanExporter, new ExportFailures('traces', log));
+  watchExports(spanExporter, new ExportFailures('traces', log), dropping);
   const tracerProvider = new TracerProvider({
     resource,
     spanProcessors: [
@@ -106,7 +119,7 @@ export function startTelemetry(config: OtelConfig, deps: TelemetryDeps): Telemet
   });
 
   const metricExporter = new OTLPMetricExporter({ ...exporterOptions, url: config.metricsUrl });
-  watchExports(metricExporter, new ExportFailures('metrics', log));
+  watchExports(metricExporter, new ExportFailures('metrics', log), dropping);
   const meterProvider = new MeterProvider({
     resource,
     readers: [
@@ -124,10 +137,18 @@ export function startTelemetry(config: OtelConfig, deps: TelemetryDeps): Telemet
   let stopped: Promise<void> | undefined;
   return {
     tracer,
-    shutdown() {
+    shutdown({ flush = true }: ShutdownOptions = {}) {
       stopped ??= (async () => {
         stopTracking();
+        // A collector that refuses connections gets nothing: the exporter would retry the last export until
+        // its timeout. One that accepts (even slowly) gets the last export within SHUTDOWN_WAIT_MS.
+        const refused = flush && (await refusesConnections([config.tracesUrl, config.metricsUrl]));
+        if (refused)
+          log.info({ reason: refused }, 'OpenTelemetry: collector unreachable, last export dropped');
+        dropping.on = !flush || refused !== undefined;
         const done = Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
+        // Dropping, only exports already under way (perhaps in a retry pause) are left: not waited for.
+        if (dropping.on) return;
         let timer: NodeJS.Timeout | undefined;
         const late = new Promise<'late'>((resolve) => {
           timer = setTimeout(() => resolve('late'), SHUTDOWN_WAIT_MS);
@@ -140,6 +161,41 @@ export function startTelemetry(config: OtelConfig, deps: TelemetryDeps): Telemet
       return stopped;
     },
   };
+}
+
+/**
+ * The error code (ECONNREFUSED, ENOTFOUND, …) when no collector URL takes a TCP connection, undefined when
+ * one does or a check does not finish within PROBE_WAIT_MS (a slow network is given the benefit of the doubt).
+ */
+async function refusesConnections(urls: readonly string[]): Promise<string | undefined> {
+  const targets = new Set<string>();
+  for (const raw of urls) {
+    try {
+      const url = new URL(raw);
+      const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+      targets.add(JSON.stringify([url.hostname.replace(/^\[|\]$/g, ''), Number(port)]));
+    } catch {
+      return undefined;
+    }
+  }
+  const results = await Promise.all(
+    [...targets].map((t) => {
+      const [host, port] = JSON.parse(t) as [string, number];
+      return new Promise<string | undefined>((resolve) => {
+        const socket = connect({ host, port });
+        const finish = (result: string | undefined) => {
+          clearTimeout(timer);
+          socket.destroy();
+          resolve(result);
+        };
+        const timer = setTimeout(() => finish(undefined), PROBE_WAIT_MS);
+        timer.unref();
+        socket.once('connect', () => finish(undefined));
+        socket.once('error', (err: NodeJS.ErrnoException) => finish(err.code ?? 'connection error'));
+      });
+    }),
+  );
+  return results.every((r) => r !== undefined) ? results[0] : undefined;
 }
 
 /** The ModelCallTracer port as OpenTelemetry client spans named `chat <model>` (GenAI conventions). */
@@ -213,17 +269,24 @@ interface Exporter<T> {
 }
 
 /** Reports every export's result to `failures` (the exporter's own logging goes to `diag`, which is not set). */
-function watchExports<T>(exporter: Exporter<T>, failures: ExportFailures): void {
+function watchExports<T>(exporter: Exporter<T>, failures: ExportFailures, dropping: { on: boolean }): void {
   const send = exporter.export.bind(exporter);
-  exporter.export = (items, done) =>
+  exporter.export = (items, done) => {
+    if (dropping.on) {
+      done({ code: EXPORT_FAILED, error: new Error('dropped at shutdown') });
+      return;
+    }
     send(items, (result) => {
       failures.record(result);
       done(result);
     });
+  };
 }
 
 /** ExportResultCode.SUCCESS of @opentelemetry/core (not a direct dependency). */
 const EXPORT_SUCCESS = 0;
+/** ExportResultCode.FAILED. */
+const EXPORT_FAILED = 1;
 
 /**
  * Export failures of one signal, logged without flooding: the first failure, then at most one line per
