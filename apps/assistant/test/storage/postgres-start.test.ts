@@ -9,8 +9,10 @@ import {
   migratePostgres,
   PG_LATEST_VERSION,
   PG_MIGRATIONS,
+  schemaVersion,
 } from '../../src/adapters/postgres/migrations.js';
 import { createPool } from '../../src/adapters/postgres/pool.js';
+import { insertDocumentQuery } from '../../src/adapters/postgres/search-index.js';
 import { SAMPLE_SERMONS } from '../../src/corpus/sermons.js';
 import { createTestDatabase, skipWithoutPostgres, type TestDatabase } from '../helpers/postgres.js';
 
@@ -134,6 +136,67 @@ describe('PostgreSQL start-up', { skip: await skipWithoutPostgres() }, () => {
         );
         assert.equal(await upgraded.documents.deleteDocument('alice', 'd0'), true);
         assert.equal(await upgraded.documents.countDocuments('alice'), 2);
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      await upgraded.close();
+    }
+  });
+
+  test("migration 3 builds the per-user postings from a version-2 database's passages, same excerpts", async () => {
+    const db = await freshDatabase();
+    const pool = createPool(db.url, { max: 1 });
+    const sermons = SAMPLE_SERMONS.slice(0, 6);
+    try {
+      await migratePostgres(pool, PG_MIGRATIONS.slice(0, 2));
+      await pool.query(
+        `INSERT INTO users (id, name, created_at) VALUES ('alice', 'alice', 0), ('bob', 'bob', 0)`,
+      );
+      // Written by the version-2 service's statement (its columns are unchanged by migration 3).
+      for (const [i, d] of sermons.entries()) {
+        const owner = i % 2 === 0 ? 'alice' : 'bob';
+        await pool.query(insertDocumentQuery(owner, { id: `d${i}`, ...d, size: 1, createdAt: i }));
+      }
+    } finally {
+      await pool.end();
+    }
+    const upgraded = await openPostgres(db.url, { max: 2 });
+    try {
+      assert.equal(await schemaVersion(upgraded.pool), PG_LATEST_VERSION);
+      const { rows } = await upgraded.pool.query(
+        `SELECT (SELECT count(*) FROM passage_terms)::int AS postings,
+                (SELECT coalesce(sum(cardinality(terms)), 0) FROM passages)::int AS terms`,
+      );
+      assert.ok(rows[0].postings > 0);
+      assert.equal(rows[0].postings, rows[0].terms, 'one posting per term of every passage');
+      const fresh = await openPostgres((await freshDatabase()).url, { max: 2 });
+      try {
+        await fresh.users.ensureUsers([
+          { token: 'alice-token-0123456789', user: 'alice' },
+          { token: 'bob-token-0123456789ab', user: 'bob' },
+        ]);
+        for (const [i, d] of sermons.entries())
+          await fresh.documents.createDocument(i % 2 === 0 ? 'alice' : 'bob', d);
+        const strip = (hits: Array<{ title: string; text: string; score: number }>) =>
+          hits.map((h) => ({ title: h.title, text: h.text, score: h.score }));
+        for (const user of ['alice', 'bob']) {
+          for (const question of [
+            'Why did the prodigal son come home?',
+            'What is mercy?',
+            'God loves the lost',
+          ]) {
+            const hits = await upgraded.documents.searchPassages(user, question, 5);
+            assert.deepEqual(strip(hits), strip(await fresh.documents.searchPassages(user, question, 5)));
+          }
+        }
+        assert.ok((await upgraded.documents.searchPassages('alice', 'prodigal son')).length > 0);
+        assert.equal(await upgraded.documents.deleteDocument('alice', 'd0'), true);
+        const left = await upgraded.pool.query(
+          `SELECT count(*)::int AS n FROM passage_terms t
+           WHERE NOT EXISTS (SELECT 1 FROM passages p WHERE p.seq = t.passage_seq)`,
+        );
+        assert.equal(left.rows[0].n, 0, 'the deleted document leaves no postings');
       } finally {
         await fresh.close();
       }

@@ -119,6 +119,61 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     `,
     up: backfillSearchIndex,
   },
+  {
+    version: 3,
+    description:
+      'per-user postings (user_id, term, passage) replace the GIN index: search cost independent of other users',
+    sql: `
+      -- One row per term of a passage: a search reads one btree range per question term, holding only this
+      -- user's passages with that term, however many other users hold the term too. (The GIN index over
+      -- (user_id, search) kept the two columns' keys separately, so each lookup intersected the user's entry
+      -- with the term's entry over all users.) term leads the key so the index can only be entered with the
+      -- question's terms: with user_id first, a plan made without statistics yet (a new database) or a
+      -- generic plan costed for a small user read the user's whole range and filtered the terms. tf is in the
+      -- index, so the lookup can be index-only.
+      CREATE TABLE passage_terms (
+        user_id     text NOT NULL,
+        term        text NOT NULL,
+        passage_seq bigint NOT NULL,
+        tf          integer NOT NULL,
+        PRIMARY KEY (term, user_id, passage_seq) INCLUDE (tf)
+      );
+      INSERT INTO passage_terms (user_id, term, passage_seq, tf)
+        SELECT p.user_id, t.term, p.seq, t.tf FROM passages p, unnest(p.terms, p.counts) AS t(term, tf);
+
+      -- The database keeps passage_terms equal to the terms of the passages, whoever writes them: the service's
+      -- single-statement insert and delete (search-index.ts), the cascade from a document or user deleted by
+      -- hand. Statement triggers with transition tables: one call per statement, each row found by its key.
+      CREATE FUNCTION passage_terms_add() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO passage_terms (user_id, term, passage_seq, tf)
+          SELECT n.user_id, t.term, n.seq, t.tf FROM added n, unnest(n.terms, n.counts) AS t(term, tf);
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER passage_terms_add AFTER INSERT ON passages REFERENCING NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION passage_terms_add();
+      CREATE FUNCTION passage_terms_remove() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        DELETE FROM passage_terms pt
+          USING (SELECT o.user_id, o.seq, unnest(o.terms) AS term FROM removed o) AS g
+          WHERE pt.user_id = g.user_id AND pt.term = g.term AND pt.passage_seq = g.seq;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER passage_terms_remove AFTER DELETE ON passages REFERENCING OLD TABLE AS removed
+        FOR EACH STATEMENT EXECUTE FUNCTION passage_terms_remove();
+      -- Passages are written once: an UPDATE would leave passage_terms (and search_stats) describing the old row.
+      CREATE FUNCTION passages_unchanged() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'passages are not updated in place: delete the document and add it again'
+          USING ERRCODE = 'feature_not_supported';
+      END $$;
+      CREATE TRIGGER passages_unchanged BEFORE UPDATE OF user_id, terms, counts, length, doc_seq ON passages
+        FOR EACH ROW EXECUTE FUNCTION passages_unchanged();
+
+      DROP INDEX passages_user_search;
+      ALTER TABLE passages DROP COLUMN search;
+    `,
+  },
 ];
 
 export const PG_LATEST_VERSION = PG_MIGRATIONS.length;

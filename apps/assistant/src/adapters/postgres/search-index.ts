@@ -1,8 +1,8 @@
-// The PostgreSQL storage of excerpt search (tables from migration 2): passages with their terms, one GIN
-// index over (user_id, search), and per-user statistics with the documents version. What a term is, what a
-// passage is and what is relevant are decided in domain/search — the same functions the SQLite adapter
-// calls — so both stores give the same excerpts and scores for the same documents. This file only stores
-// and looks up.
+// The PostgreSQL storage of excerpt search: passages with their terms (migration 2), a per-user postings
+// table passage_terms keyed (term, user_id, passage_seq) that triggers keep equal to the passages' terms
+// (migration 3), and per-user statistics with the documents version. What a term is, what a passage is and
+// what is relevant are decided in domain/search — the same functions the SQLite adapter calls — so both
+// stores give the same excerpts and scores for the same documents. This file only stores and looks up.
 import type pg from 'pg';
 import {
   candidatesFromPostings,
@@ -46,7 +46,8 @@ function lengthOf(passages: readonly IndexedPassage[]): number {
 }
 
 /**
- * One statement that stores a document, its passages and the user's new statistics and version: atomic
+ * One statement that stores a document, its passages (their postings by trigger, migration 3) and the
+ * user's new statistics and version: atomic
  * without a transaction, and the statistics row is updated in place (ON CONFLICT), so concurrent writers
  * on any instance add up. The passages are inserted in order, so their numbers follow the text.
  */
@@ -91,7 +92,7 @@ export function insertDocumentQuery(
 }
 
 /**
- * One statement that deletes the user's document (its passages go by cascade) and takes it out of the
+ * One statement that deletes the user's document (its passages go by cascade, their postings by trigger) and takes it out of the
  * user's statistics and version; `digest` is documentDigest of the document's title and content. Returns
  * one row, `deleted` 0 or 1: a document deleted twice at once counts once.
  */
@@ -128,32 +129,23 @@ export async function documentsVersion(db: pg.Pool, userId: string): Promise<str
   return v === undefined ? EMPTY_DOCUMENTS_VERSION : formatDocumentsVersion(BigInt(v));
 }
 
-/**
- * `terms` as a tsquery matching any of them, written in tsquery's own input syntax with every term a
- * quoted lexeme: no text search configuration parses them again (they are already the domain's terms,
- * letters, digits and marks only), and quoting makes any content literal.
- */
-export function anyOfQuery(terms: readonly string[]): string {
-  return terms.map((t) => `'${t.replace(/['\\]/g, '\\$&')}'`).join(' | ');
-}
-
 interface CandidateRow extends PostingRow {
   stat_passages: number;
   stat_length: number;
 }
 
 /**
- * Every passage of the user holding one of the terms, with the counts of those terms (looked up by
- * position in the passage's term array) and the user's statistics, in one statement (one snapshot). The GIN index is searched with the user id and the terms
- * together; other users' rows are never read.
+ * Every passage of the user holding one of the terms, with the counts of those terms and the user's
+ * statistics, in one statement (one snapshot). passage_terms' primary key (term, user_id, passage_seq) makes
+ * each term one range read of this user's entries: other users' rows are never read.
  */
 const CANDIDATES_SQL = `
   SELECT s.passages AS stat_passages, s.total_length AS stat_length,
-         p.seq AS passage, p.doc_seq::text AS document, p.length, q.term, p.counts[q.i] AS tf
+         p.seq AS passage, p.doc_seq::text AS document, p.length, t.term, t.tf
   FROM search_stats s
-  JOIN passages p ON p.user_id = s.user_id
-  CROSS JOIN LATERAL (SELECT term, array_position(p.terms, term) AS i FROM unnest($3::text[]) AS term) AS q
-  WHERE s.user_id = $1 AND p.user_id = $1 AND p.search @@ $2::tsquery AND q.i IS NOT NULL`;
+  JOIN passage_terms t ON t.user_id = s.user_id
+  JOIN passages p ON p.seq = t.passage_seq
+  WHERE s.user_id = $1 AND t.user_id = $1 AND t.term = ANY($2::text[])`;
 
 /** The user's relevant passages for the (already folded) `terms`, best first, one per document. */
 export async function searchPassages(
@@ -166,7 +158,7 @@ export async function searchPassages(
   const { rows } = await query<CandidateRow>(db, {
     name: 'passages_candidates',
     text: CANDIDATES_SQL,
-    values: [userId, anyOfQuery(terms), terms],
+    values: [userId, terms],
   });
   const first = rows[0];
   if (first === undefined) return [];
