@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { LlmClient } from '../../src/adapters/llm/index.js';
+import type { LlmClient, Passage } from '../../src/adapters/llm/index.js';
 import { type SimServer, startSim } from '../../src/sim/server.js';
 
 export interface SimFixture {
@@ -47,3 +47,12 @@ export async function until(check: () => boolean, what: string): Promise<void> {
   }
   assert.fail(`timed out waiting for ${what}`);
 }
+
+/** The question and the one passage the LLM-client tests ask with (the sim answers from the passages). */
+export const SAMPLE_QUESTION = 'What did the father do when the son returned?';
+export const SAMPLE_PASSAGE: Passage = {
+  documentId: 'd1',
+  title: 'The Prodigal Son',
+  text: 'A son left home and spent everything. His father ran to meet him when he returned.',
+  score: 3,
+};

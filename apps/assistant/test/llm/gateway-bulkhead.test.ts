@@ -14,12 +14,9 @@ import {
   LlmGateway,
   llmBreakerOptions,
 } from '../../src/domain/llm-gateway.js';
-import { useSimForClients } from '../helpers/llm-fixture.js';
+import { SAMPLE_PASSAGE, SAMPLE_QUESTION, useSimForClients } from '../helpers/llm-fixture.js';
 
-const request = {
-  question: 'What did the father do when the son returned?',
-  passages: [{ documentId: 'd1', title: 'The Prodigal Son', text: 'His father ran to meet him.', score: 3 }],
-};
+const request = { question: SAMPLE_QUESTION, passages: [SAMPLE_PASSAGE] };
 const fx = useSimForClients();
 
 const SETTINGS: LlmBreakerSettings = {

@@ -20,17 +20,10 @@ import { loadConfig } from '../../src/config.js';
 import type { LlmStreamPart } from '../../src/domain/llm.js';
 import { type LlmBreakerSettings, LlmGateway, llmBreakerOptions } from '../../src/domain/llm-gateway.js';
 import { STALL_TOKENS } from '../../src/sim/modes.js';
-import { until, useSimForClients } from '../helpers/llm-fixture.js';
+import { SAMPLE_PASSAGE, SAMPLE_QUESTION, until, useSimForClients } from '../helpers/llm-fixture.js';
 
-const passages: Passage[] = [
-  {
-    documentId: 'd1',
-    title: 'The Prodigal Son',
-    text: 'A son left home and spent everything. His father ran to meet him when he returned.',
-    score: 3,
-  },
-];
-const request = { question: 'What did the father do when the son returned?', passages };
+const passages: Passage[] = [SAMPLE_PASSAGE];
+const request = { question: SAMPLE_QUESTION, passages };
 
 const fx = useSimForClients();
 

@@ -17,17 +17,10 @@ import {
   type Passage,
 } from '../../src/adapters/llm/index.js';
 import { STALL_TOKENS } from '../../src/sim/modes.js';
-import { until, useSimForClients } from '../helpers/llm-fixture.js';
+import { SAMPLE_PASSAGE, SAMPLE_QUESTION, until, useSimForClients } from '../helpers/llm-fixture.js';
 
-const passages: Passage[] = [
-  {
-    documentId: 'd1',
-    title: 'The Prodigal Son',
-    text: 'A son left home and spent everything. His father ran to meet him when he returned.',
-    score: 3,
-  },
-];
-const question = 'What did the father do when the son returned?';
+const passages: Passage[] = [SAMPLE_PASSAGE];
+const question = SAMPLE_QUESTION;
 
 const fx = useSimForClients();
 const track = <T extends LlmClient>(c: T): T => fx.track(c);

@@ -11,19 +11,10 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { closedPort } from '../helpers/ports.js';
 import { DEMO_TOKEN, eventually, TEST_ENV } from '../helpers/service.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 /** True when nothing listens on the port any more (we can bind it ourselves). */
 async function portIsFree(port: number): Promise<boolean> {
@@ -79,8 +70,8 @@ function alive(pid: number): boolean {
 test('root `npm start`: SIGTERM to its PID stops every process promptly, an open stalled stream included', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'assistant-root-start-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const port = await freePort();
-  const simPort = await freePort();
+  const port = await closedPort();
+  const simPort = await closedPort();
   const base: Record<string, string | undefined> = { ...process.env };
   // The runner may itself run under npm: its INIT_CWD and npm_* must not leak in.
   for (const key of Object.keys(base)) if (key === 'INIT_CWD' || key.startsWith('npm_')) delete base[key];

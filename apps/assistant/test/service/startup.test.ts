@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { closedPort } from '../helpers/ports.js';
 import { TEST_ENV } from '../helpers/service.js';
 
 const APP_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -194,13 +195,3 @@ test('the start-up lines README quotes are the real ones (PostgreSQL banner, unr
   // Every failure line README quotes has the real prefix (a failed migration is not provoked here).
   for (const q of failureQuotes) assert.match(q, /^AssistantService cannot start: /);
 });
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}

@@ -3,11 +3,10 @@
 // arrive; no secret, prompt or answer is in any payload; a collector that is down, failing or hanging costs
 // the requests nothing and the logs one line.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { type CollectorMode, type ReceivedSpan, startCollector } from '../helpers/otlp-collector.js';
+import { closedPort } from '../helpers/ports.js';
 import { DEMO_TOKEN, eventually, type Service, startService } from '../helpers/service.js';
 
 const API_KEY = 'sk-otel-apikey-5f4e3d2c1b0a9988';
@@ -27,17 +26,6 @@ function logSink(): { stream: Writable; lines: string[] } {
     },
   });
   return { stream, lines };
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 function fastExport(endpoint: string): Record<string, string> {

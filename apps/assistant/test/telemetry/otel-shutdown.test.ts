@@ -11,21 +11,11 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startCollector } from '../helpers/otlp-collector.js';
+import { closedPort } from '../helpers/ports.js';
 import { DEMO_TOKEN, eventually, type Service, startService, TEST_ENV } from '../helpers/service.js';
 
 /** The stop's export bound (otel.ts SHUTDOWN_WAIT_MS). */
 const SHUTDOWN_WAIT_MS = 5_000;
-
-/** A loopback port nothing listens on: connections to it are refused. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 async function served(svc: Service, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
