@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SERVICE_ENTRY = join(ROOT, 'apps/assistant/src/main.ts');
 const BARE_ENTRY = fileURLToPath(new URL('./bare.ts', import.meta.url));
-/** The same loader flags as the root `npm start` (apps/assistant's start script). */
+/** The same loader flags as the root `npm start` (`exec node … apps/assistant/src/main.ts`). */
 const NODE_FLAGS = ['--conditions=tripswitch-source', '--import', 'tsx'];
 
 export const ADMIN_TOKEN = 'bench-admin-token';
