@@ -20,7 +20,7 @@ const MIN_SECRET_LENGTH = 6;
 const PATTERNS: ReadonlyArray<[RegExp, string]> = [
   [/\b(Bearer|Basic|Token)([ \t]+)[A-Za-z0-9\-._~+/=:]{4,}/gi, `$1$2${REDACTED}`],
   [
-    /((?:["']?)(?:[A-Za-z0-9_-]*(?:api[_-]?key|apikey|token|secret|password|passwd|pwd|authorization|auth|credential|signature|sig|session|cookie)[A-Za-z0-9_-]*)["']?\s*[:=]\s*["']?)([^\s"'&,;}]{3,})/gi,
+    /((?:["']?)(?:[A-Za-z0-9_-]*(?:api[_-]?key|apikey|token|secret|password|passwd|pwd|authorization|auth|credential|signature|sig(?!n)|session|cookie)[A-Za-z0-9_-]*)["']?\s*[:=]\s*["']?)([^\s"'&,;}]{3,})/gi,
     `$1${REDACTED}`,
   ],
   [/\b(?:sk|pk|rk)-[A-Za-z0-9_-]{12,}/g, REDACTED],

@@ -20,6 +20,18 @@ test('configured secrets are replaced in every encoding they travel in', () => {
   assert.equal(s.scrub('a short story'), 'a short story');
 });
 
+test('a name that only contains "sig" (signal, design) is not a credential; sig= still is', () => {
+  const s = new Scrubber();
+  // The shutdown log line names the signal that stopped the service.
+  assert.equal(
+    s.scrub('{"signal":"SIGTERM","msg":"shutting down"}'),
+    '{"signal":"SIGTERM","msg":"shutting down"}',
+  );
+  assert.equal(s.scrub('design=minimal'), 'design=minimal');
+  assert.equal(s.scrub('https://x.test/file?sig=abc123def&se=2026').includes('abc123def'), false);
+  assert.equal(s.scrub('x_sig: abcdef12').includes('abcdef12'), false);
+});
+
 test('credential-shaped text is replaced without any configuration', () => {
   const s = new Scrubber();
   const cases: Array<[string, string]> = [
