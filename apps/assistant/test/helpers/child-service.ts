@@ -16,6 +16,17 @@ const ENTRY_ARGS = {
   compiled: ['--enable-source-maps', COMPILED_MAIN],
 } as const;
 
+/** Everything `child` writes to stdout and stderr from now on, interleaved as it arrives (for failure messages). */
+export function collectOutput(child: ChildProcess): () => string {
+  let out = '';
+  const add = (s: string) => {
+    out += s;
+  };
+  child.stdout?.setEncoding('utf8').on('data', add);
+  child.stderr?.setEncoding('utf8').on('data', add);
+  return () => out;
+}
+
 export interface ChildService {
   baseUrl: string;
   child: ChildProcess;
@@ -39,23 +50,17 @@ export async function spawnService(
     env: { ...process.env, ...TEST_ENV, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  child.stdout?.setEncoding('utf8').on('data', (s: string) => {
-    out += s;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
-    out += s;
-  });
+  const output = collectOutput(child);
   const exited = once(child, 'exit');
   exited.catch(() => {}); // a spawn error surfaces through the start-up promise below
 
   const baseUrl = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`service did not start within ${timeoutMs} ms:\n${out}`));
+      reject(new Error(`service did not start within ${timeoutMs} ms:\n${output()}`));
     }, timeoutMs);
     const onData = () => {
-      const match = /listening on (http:\/\/\S+)/.exec(out);
+      const match = /listening on (http:\/\/\S+)/.exec(output());
       if (!match?.[1]) return;
       clearTimeout(timer);
       child.stdout?.off('data', onData);
@@ -64,14 +69,14 @@ export async function spawnService(
     child.stdout?.on('data', onData);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`service exited early (code ${code}, signal ${signal}):\n${out}`));
+      reject(new Error(`service exited early (code ${code}, signal ${signal}):\n${output()}`));
     });
   });
 
   return {
     baseUrl,
     child,
-    output: () => out,
+    output,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);

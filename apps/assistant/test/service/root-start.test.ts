@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { collectOutput } from '../helpers/child-service.js';
 import { closedPort } from '../helpers/ports.js';
 import { DEMO_TOKEN, eventually, TEST_ENV } from '../helpers/service.js';
 
@@ -92,13 +93,7 @@ test('root `npm start`: SIGTERM to its PID stops every process promptly, an open
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => {
-    output += s;
-  });
-  child.stderr.setEncoding('utf8').on('data', (s: string) => {
-    output += s;
-  });
+  const output = collectOutput(child);
   const exited = once(child, 'exit');
   let tree: number[] = [];
   t.after(() => {
@@ -109,7 +104,7 @@ test('root `npm start`: SIGTERM to its PID stops every process promptly, an open
   const url = `http://127.0.0.1:${port}`;
   await eventually(
     async () => {
-      if (child.exitCode !== null) throw new Error(`npm start exited:\n${output}`);
+      if (child.exitCode !== null) throw new Error(`npm start exited:\n${output()}`);
       const res = await fetch(`${url}/health/ready`).catch(() => undefined);
       return res?.status === 200 ? true : undefined;
     },
@@ -163,5 +158,5 @@ test('root `npm start`: SIGTERM to its PID stops every process promptly, an open
   assert.ok(took < 7_500, `the stop took ${Math.round(took)} ms`);
   assert.equal(await portIsFree(port), true, 'PORT still taken');
   assert.equal(await portIsFree(simPort), true, 'SIM_PORT still taken');
-  assert.match(output, /listening on http/);
+  assert.match(output(), /listening on http/);
 });

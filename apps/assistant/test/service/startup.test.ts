@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { collectOutput } from '../helpers/child-service.js';
 import { closedPort } from '../helpers/ports.js';
 import { TEST_ENV } from '../helpers/service.js';
 
@@ -32,19 +33,13 @@ async function run(env: Record<string, string>, timeoutMs = 90_000): Promise<Run
     env: { ...base, ...TEST_ENV, LOG_LEVEL: 'warn', PORT: '0', SIM_PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => {
-    output += s;
-  });
-  child.stderr.setEncoding('utf8').on('data', (s: string) => {
-    output += s;
-  });
+  const output = collectOutput(child);
   const exited = once(child, 'exit');
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   try {
     const up = await new Promise<boolean>((resolve) => {
       const onData = () => {
-        if (/listening on http/.test(output) && /dashboard:/.test(output)) resolve(true);
+        if (/listening on http/.test(output()) && /dashboard:/.test(output())) resolve(true);
       };
       child.stdout.on('data', onData);
       child.once('exit', () => resolve(false));
@@ -52,10 +47,10 @@ async function run(env: Record<string, string>, timeoutMs = 90_000): Promise<Run
     if (up) {
       child.kill('SIGTERM');
       await exited;
-      return { output, code: null };
+      return { output: output(), code: null };
     }
     const [code] = await exited;
-    return { output, code: code as number };
+    return { output: output(), code: code as number };
   } finally {
     clearTimeout(timer);
   }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { collectOutput } from '../helpers/child-service.js';
 import { startCollector } from '../helpers/otlp-collector.js';
 import { closedPort } from '../helpers/ports.js';
 import { DEMO_TOKEN, eventually, type Service, startService, TEST_ENV } from '../helpers/service.js';
@@ -98,18 +99,12 @@ test('a start that fails (PORT busy) with a hanging collector: exits with its on
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => {
-    output += s;
-  });
-  child.stderr.setEncoding('utf8').on('data', (s: string) => {
-    output += s;
-  });
+  const output = collectOutput(child);
   const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
   const [code] = await once(child, 'exit');
   clearTimeout(timer);
-  assert.equal(code, 1, output);
-  assert.match(output, new RegExp(`port ${port} is already in use: set PORT to a free port`));
+  assert.equal(code, 1, output());
+  assert.match(output(), new RegExp(`port ${port} is already in use: set PORT to a free port`));
   assert.deepEqual(
     collector.requests.map((r) => r.path),
     [],
